@@ -1,0 +1,104 @@
+"""LLM Tokens & Embeddings Playground: the Gradio app.
+
+    python app.py [--host H] [--port P] [--share] [--offline] [--auth user:password]
+
+`build_demo(settings)` builds the page (tests use it); nothing happens at import time but
+definitions. Heavy libraries (torch, transformers, sentence-transformers, umap) load on the
+first request that needs them, so the page is served within seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from importlib import import_module
+from pathlib import Path
+from urllib.parse import urlparse
+
+from playground.settings import PROJECT_DIR, Settings
+
+log = logging.getLogger("playground")
+
+# (tab title, module with `build_tab(settings, shared)`), in page order.
+TABS: tuple[tuple[str, str], ...] = (
+    ("Tokens", "playground.ui.highlighter"),
+)
+
+STYLE = PROJECT_DIR / "assets" / "style.css"
+HEADER = """# LLM Tokens & Embeddings Playground
+How large language models see text: tokens, ids, probabilities and vectors, on your own text."""
+
+
+def build_demo(settings: Settings):
+    import gradio as gr
+
+    with gr.Blocks(title="LLM Tokens & Embeddings Playground") as demo:
+        gr.Markdown(HEADER, elem_id="header")
+        if settings.offline:
+            gr.Markdown("Offline mode: entries marked ⚠ need the Hugging Face Hub; everything else runs from the "
+                        "offline pack.", elem_id="offline-note")
+        shared: dict[str, object] = {}
+        with gr.Tabs():
+            for title, module in TABS:
+                with gr.Tab(title, id=module.rsplit(".", 1)[-1]):
+                    shared[module] = import_module(module).build_tab(settings, shared)
+    demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=4)
+    return demo
+
+
+def _reachable(url: str, timeout: float = 2.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "", parsed.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_network(settings: Settings) -> Settings:
+    """Decide once, at start-up, whether the Hugging Face Hub is reachable (unless told)."""
+    from dataclasses import replace
+    import os
+
+    if settings.offline is None:
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        online = _reachable(endpoint)
+        log.info("Hugging Face Hub %s: %s", endpoint, "reachable" if online else "NOT reachable, running offline")
+        settings = replace(settings, offline=not online)
+    return settings
+
+
+def launch(settings: Settings, *, block: bool = True):
+    from dataclasses import replace
+
+    settings = resolve_network(settings)
+    settings.apply_to_process()
+    share = settings.share
+    if share and not _reachable("https://api.gradio.app"):
+        log.error("--share needs the internet to open a gradio.live link, and it is not reachable from here. "
+                  "Serving locally only, on http://%s:%s. Deploy as a Space for a public URL.",
+                  settings.host, settings.port)
+        share = False
+    settings = replace(settings, share=share)
+    demo = build_demo(settings)
+    demo.launch(
+        server_name=settings.host, server_port=settings.port, share=share,
+        auth=settings.auth_pair, max_file_size=settings.max_file_size,
+        css_paths=[STYLE], allowed_paths=[], prevent_thread_lock=not block,
+        footer_links=["api"],
+    )
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_args(argv)
+    except ValueError as exc:  # a bad environment value: say which, not a traceback
+        sys.exit(f"Configuration error: {exc}")
+    launch(settings)
+
+
+if __name__ == "__main__":
+    main()

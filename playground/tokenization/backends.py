@@ -1,0 +1,254 @@
+"""One interface over tiktoken and Hugging Face fast tokenizers.
+
+Every per-family quirk (tiktoken's raw bytes, byte-level 'Ġ', SentencePiece '▁' and
+<0xNN>, WordPiece '##') lives here, so the views never branch on the backend.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from playground.errors import InvalidInput
+from playground.tokenization.catalogue import Family, TokenizerSpec
+from playground.tokenization.encoded import Encoded, char_offsets_from_byte_lengths
+
+
+@dataclass(frozen=True)
+class Normalization:
+    lowercases: bool = False
+    strips_accents: bool = False
+    unicode_form: str | None = None  # "NFC", "NFKC", …
+
+
+class Tokenizer(ABC):
+    """A loaded tokenizer. Thread-safe: encode never mutates shared state."""
+
+    spec: TokenizerSpec
+    family: Family
+    library: str  # "tiktoken" or "transformers", for copy-as-code
+    vocab_size: int
+    special_ids: frozenset[int]
+    unk_id: int | None = None
+    normalization: Normalization = Normalization()
+    model_max_length: int | None = None
+
+    @abstractmethod
+    def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
+        """Token ids with character offsets into `text`.
+
+        `allow_special=False` treats a typed '<|endoftext|>' as plain text, as a chat app must
+        for user input; True lets it become the control token.
+        """
+
+    @abstractmethod
+    def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
+        """The library's own encode call, for tests and benchmarks to compare against."""
+
+    @abstractmethod
+    def token_bytes(self, ids: Sequence[int]) -> list[bytes]:
+        """What each token stands for, as bytes (a byte-level piece may be half a character)."""
+
+    @abstractmethod
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        """Each token as the vocabulary writes it ('Ġworld', '▁world', '##ing')."""
+
+    @abstractmethod
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def check_ids(self, ids: Sequence[int]) -> None:
+        bad = [i for i in ids if not self.is_valid_id(i)]
+        if bad:
+            shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")
+            raise InvalidInput(f"Not in this tokenizer's vocabulary (0 … {self.vocab_size - 1}): {shown}.")
+
+    @abstractmethod
+    def is_valid_id(self, token_id: int) -> bool: ...
+
+
+# --- tiktoken ---------------------------------------------------------------------------------
+
+
+class TiktokenTokenizer(Tokenizer):
+    library = "tiktoken"
+
+    def __init__(self, spec: TokenizerSpec, encoding: Any):
+        self.spec, self.family, self._enc = spec, Family.TIKTOKEN, encoding
+        self.vocab_size = encoding.n_vocab
+        self.special_ids = frozenset(encoding._special_tokens.values())
+        self._special_array = np.fromiter(self.special_ids, dtype=np.int64)
+        self.encoding_name = encoding.name
+
+    def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
+        if allow_special:
+            return self._enc.encode(text, allowed_special="all")
+        return self._enc.encode_ordinary(text)
+
+    def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
+        ids_list = self.raw_encode(text, allow_special=allow_special)
+        ids = np.asarray(ids_list, dtype=np.int64)
+        lengths = np.fromiter(map(len, self._enc.decode_tokens_bytes(ids_list)), dtype=np.int64, count=len(ids_list))
+        starts, ends = char_offsets_from_byte_lengths(text, lengths)
+        special = np.isin(ids, self._special_array) if allow_special else np.zeros(len(ids), dtype=bool)
+        return Encoded(text, ids, starts, ends, special)
+
+    def is_valid_id(self, token_id: int) -> bool:
+        try:
+            self._enc.decode_single_token_bytes(token_id)
+            return True
+        except (KeyError, OverflowError, ValueError):
+            return False
+
+    def token_bytes(self, ids: Sequence[int]) -> list[bytes]:
+        return [self._enc.decode_single_token_bytes(i) for i in ids]
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        return [b.decode("utf-8", errors="replace") for b in self.token_bytes(ids)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._enc.decode(list(ids))
+
+
+# --- Hugging Face fast tokenizers ----------------------------------------------------------------
+
+
+@cache
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    codes = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            codes.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, codes)}
+
+
+def _components(node: Any) -> list[dict]:
+    """Flatten a tokenizer.json pipeline node (a Sequence or a single step) into its steps."""
+    if not node:
+        return []
+    for key in ("pretokenizers", "normalizers", "decoders", "processors"):
+        if key in node:
+            return [step for child in node[key] for step in _components(child)]
+    return [node]
+
+
+def detect_family(config: dict) -> Family:
+    """The family, read from the tokenizer's own pipeline description (tokenizer.json)."""
+    model_type = config.get("model", {}).get("type")
+    steps = _components(config.get("pre_tokenizer")) + _components(config.get("decoder"))
+    types = {step.get("type") for step in steps}
+    if model_type == "WordPiece":
+        return Family.WORDPIECE
+    if "ByteLevel" in types:
+        return Family.BYTE_BPE
+    if "Metaspace" in types or (model_type in {"BPE", "Unigram"} and {"Replace", "ByteFallback"} & types):
+        return Family.SP_UNIGRAM if model_type == "Unigram" else Family.SP_BPE
+    return Family.OTHER
+
+
+def detect_normalization(config: dict) -> Normalization:
+    steps = _components(config.get("normalizer"))
+    lower = strip = False
+    form = None
+    for step in steps:
+        kind = step.get("type")
+        if kind == "BertNormalizer":
+            lower = lower or bool(step.get("lowercase"))
+            accents = step.get("strip_accents")
+            strip = strip or bool(step.get("lowercase") if accents is None else accents)
+        elif kind == "Lowercase":
+            lower = True
+        elif kind == "StripAccents":
+            strip = True
+        elif kind in {"NFC", "NFD", "NFKC", "NFKD"}:
+            form = kind
+        elif kind == "Precompiled":
+            form = form or "NFKC"  # SentencePiece's precompiled charsmap is NFKC-based
+    return Normalization(lower, strip, form)
+
+
+class HFTokenizer(Tokenizer):
+    library = "transformers"
+
+    def __init__(self, spec: TokenizerSpec, hf_tokenizer: Any, source_path: str):
+        from tokenizers import Tokenizer as RustTokenizer
+
+        if not getattr(hf_tokenizer, "is_fast", False):
+            raise InvalidInput(f"{spec.id} has no fast tokenizer (tokenizer.json); offsets need one.")
+        self.spec, self.hf, self.source_path = spec, hf_tokenizer, source_path
+        config = json.loads(hf_tokenizer.backend_tokenizer.to_str())
+        self.family = detect_family(config)
+        self.normalization = detect_normalization(config)
+        # Two private copies, configured once: encode must never flip a flag on a tokenizer
+        # that another request is using at the same moment.
+        self._with_special = RustTokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
+        self._plain = RustTokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
+        for backend in (self._with_special, self._plain):
+            backend.no_truncation()
+            backend.no_padding()
+        self._plain.encode_special_tokens = True
+        self.vocab_size = self._with_special.get_vocab_size(with_added_tokens=True)
+        self.special_ids = frozenset(hf_tokenizer.all_special_ids) | frozenset(
+            i for i, tok in hf_tokenizer.added_tokens_decoder.items() if tok.special
+        )
+        self._special_array = np.fromiter(self.special_ids, dtype=np.int64)
+        self.unk_id = hf_tokenizer.unk_token_id
+        max_len = getattr(hf_tokenizer, "model_max_length", None)
+        self.model_max_length = max_len if isinstance(max_len, int) and max_len < 10**8 else None
+
+    def _backend(self, allow_special: bool) -> Any:
+        return self._with_special if allow_special else self._plain
+
+    def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
+        return self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens).ids
+
+    def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
+        enc = self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens)
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
+        special = np.isin(ids, self._special_array)
+        if special.any():
+            # Added special tokens carry (0, 0); place them where they occur in the sequence.
+            zero_width = special & (starts == ends)
+            running_end = np.maximum.accumulate(np.where(zero_width, 0, ends)) if len(ends) else ends
+            starts[zero_width] = ends[zero_width] = running_end[zero_width]
+        return Encoded(text, ids, starts, ends, special)
+
+    def is_valid_id(self, token_id: int) -> bool:
+        return 0 <= token_id < self.vocab_size and self._with_special.id_to_token(token_id) is not None
+
+    def token_strings(self, ids: Sequence[int]) -> list[str]:
+        return [self._with_special.id_to_token(int(i)) or "" for i in ids]
+
+    def token_bytes(self, ids: Sequence[int]) -> list[bytes]:
+        return [self._piece_bytes(int(i), piece) for i, piece in zip(ids, self.token_strings(ids))]
+
+    def _piece_bytes(self, token_id: int, piece: str) -> bytes:
+        if token_id in self.special_ids:
+            return piece.encode("utf-8")
+        if self.family is Family.BYTE_BPE:
+            table = _byte_decoder()
+            if all(ch in table for ch in piece):
+                return bytes(table[ch] for ch in piece)
+            return piece.encode("utf-8")  # added tokens are stored as plain text
+        if self.family in (Family.SP_BPE, Family.SP_UNIGRAM):
+            if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+                return bytes([int(piece[3:5], 16)])
+            return piece.replace("▁", " ").encode("utf-8")
+        if self.family is Family.WORDPIECE and piece.startswith("##"):
+            return piece[2:].encode("utf-8")
+        return piece.encode("utf-8")
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.hf.decode(list(ids), skip_special_tokens=False)

@@ -1,0 +1,90 @@
+"""What every tab shares: turning backend errors into one clear message at the edge.
+
+A `PlaygroundError` becomes a `gr.Error` with its own message (it says how to fix the
+problem). Anything else is a bug: it is logged with its traceback on the server and the
+visitor sees a short generic message, never the traceback. Under tests
+(`PLAYGROUND_RAISE_ERRORS=1`) bugs propagate so they stay visible.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from playground.errors import PlaygroundError
+
+log = logging.getLogger("playground")
+F = TypeVar("F", bound=Callable[..., Any])
+
+GENERIC_ERROR = "Something went wrong on the server (it has been logged). Try again, or try other input."
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, PlaygroundError):
+        return gr.Error(str(exc), print_exception=False)
+    if os.environ.get("PLAYGROUND_RAISE_ERRORS") == "1":
+        return exc
+    # Log type and traceback only: the message of a library error can quote user input.
+    log.error("unhandled %s in a handler", type(exc).__name__, exc_info=exc)
+    return gr.Error(GENERIC_ERROR, print_exception=False)
+
+
+def at_edge(fn: F) -> F:
+    """Wrap an event handler (plain or generator) so errors reach the visitor as one message."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - this is the edge
+                translated = _translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from None
+
+        return gen_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - this is the edge
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def download_file(name: str, content: str) -> str:
+    """Write a download into a fresh private temp folder; gradio serves it to this visitor only."""
+    folder = Path(tempfile.mkdtemp(prefix="playground-"))
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def stats_markdown(pairs: list[tuple[str, object]]) -> str:
+    """A one-line stat strip: **12** tokens · **48** characters …"""
+    def fmt(value: object) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    return " · ".join(f"**{fmt(v)}** {k}" for k, v in pairs)

@@ -28,7 +28,7 @@ class UnknownName(PlaygroundError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = ""):
         known = sorted(known)
-        shown = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+        shown = ", ".join(known[:40]) + (" …" if len(known) > 40 else "")
         super().__init__(f"Unknown {kind} {name!r}. Known: {shown}.{(' ' + hint) if hint else ''}")
 
 

@@ -33,6 +33,7 @@ class Stats:
     unknown: int
     special: int
     dropped_chars: int
+    lost_bytes: int
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,11 @@ def tokenize_text(
         tokens=n, characters=len(clean), bytes=n_bytes,
         chars_per_token=round(len(clean) / n, 2) if n else None,
         unknown=unknown, special=int(encoded.special.sum()), dropped_chars=dropped_chars(encoded),
+        lost_bytes=tokenizer.lost_bytes(encoded),
     )
+    if stats.lost_bytes:
+        notes.append(f"{stats.lost_bytes} byte(s) of this text are not in the tokenizer's vocabulary and were "
+                     "skipped: decoding these ids will not give the text back.")
     if not allow_special and _contains_special_text(clean, tokenizer):
         notes.append("The text contains special-token strings; they were tokenized as plain text. "
                      "Tick 'Allow special tokens' to let them act as control tokens.")

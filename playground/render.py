@@ -53,7 +53,8 @@ def render_chips(
         return _attr(" · ".join(parts))
 
     def chip(i: int, inner: str, extra: str = "") -> str:
-        cls = f"tok c{i % PALETTE}{' special' if special[i] else ''}{extra}"
+        unknown = " unk" if ids[i] == tokenizer.unk_id else ""
+        cls = f"tok c{i % PALETTE}{' special' if special[i] else ''}{unknown}{extra}"
         return f'<span class="{cls}" title="{title(i)}" data-id="{ids[i]}">{inner}</span>'
 
     out: list[str] = []

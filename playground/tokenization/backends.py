@@ -71,6 +71,11 @@ class Tokenizer(ABC):
     @abstractmethod
     def is_valid_id(self, token_id: int) -> bool: ...
 
+    def lost_bytes(self, encoded: Encoded) -> int:
+        """UTF-8 bytes of the text that no token carries (a byte-level vocabulary without some
+        bytes silently skips them, so decoding does not give the text back). 0 when exact."""
+        return 0
+
 
 # --- tiktoken ---------------------------------------------------------------------------------
 
@@ -201,10 +206,25 @@ class HFTokenizer(Tokenizer):
         self.special_ids = frozenset(hf_tokenizer.all_special_ids) | frozenset(
             i for i, tok in hf_tokenizer.added_tokens_decoder.items() if tok.special
         )
-        self._special_array = np.fromiter(self.special_ids, dtype=np.int64)
         self.unk_id = hf_tokenizer.unk_token_id
+        # [UNK] is "special" to transformers, but to a learner it is a failed lookup, counted apart.
+        self.special_ids = self.special_ids - {self.unk_id}
+        self._special_array = np.fromiter(self.special_ids, dtype=np.int64)
+        self._byte_lengths: np.ndarray | None = None  # per id, built on first use
         max_len = getattr(hf_tokenizer, "model_max_length", None)
         self.model_max_length = max_len if isinstance(max_len, int) and max_len < 10**8 else None
+
+    def lost_bytes(self, encoded: Encoded) -> int:
+        if self.family is not Family.BYTE_BPE or not len(encoded):
+            return 0
+        if self._byte_lengths is None:
+            ids = range(self.vocab_size)
+            self._byte_lengths = np.fromiter(
+                (len(self._piece_bytes(i, p)) for i, p in zip(ids, self.token_strings(ids))), dtype=np.int64
+            )
+        carried = int(self._byte_lengths[encoded.ids[~encoded.special]].sum())
+        in_tokens = encoded.text.encode("utf-8")
+        return max(0, len(in_tokens) - carried)
 
     def _backend(self, allow_special: bool) -> Any:
         return self._with_special if allow_special else self._plain

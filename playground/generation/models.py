@@ -1,0 +1,274 @@
+"""Load generation models once, keep a few, free the least recently used.
+
+A load is cached under a per-model lock (two visitors asking for the same model at the same
+moment load it once), in an LRU bounded by `Settings.model_cache_size`. Each loaded model
+carries its own lock: `engine` holds it for a whole generation, so requests to one model are
+queued and never interleave in its state. Tokenizers are cached apart: rendering a prompt must
+not need the weights.
+
+Safety: safetensors only, never `trust_remote_code`, and a user-typed id is checked against
+`Settings.model_size_budget_gb` (from the Hub's safetensors metadata) before any download.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.errors import HubUnavailable, ModelLoadError, NotAllowed, PlaygroundError
+from playground.generation.catalogue import ModelSpec
+from playground.pack import Pack
+from playground.settings import Settings
+
+log = logging.getLogger("playground")
+
+# Bytes per parameter for the dtypes the Hub reports in safetensors metadata.
+DTYPE_BYTES = {"F64": 8, "F32": 4, "BF16": 2, "F16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I64": 8, "I32": 4,
+               "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+class OutOfMemory(ModelLoadError):
+    """Loading or generating ran out of memory; the model cache has been freed."""
+
+    def __init__(self, what: str):
+        super().__init__(
+            f"Out of memory while {what}. Every cached model has been freed so the app keeps serving. "
+            "Try a smaller model, fewer new tokens or a shorter prompt."
+        )
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    spec: ModelSpec
+    model: Any  # transformers PreTrainedModel
+    tokenizer: Any  # transformers fast tokenizer
+    source: str  # the hub id a reader would pass to `from_pretrained` (copy-as-code uses it)
+    device: str
+    dtype: str  # "float32", "bfloat16", …
+    memory_mb: float
+    load_s: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Location:
+    source: str  # folder or hub id
+    local_only: bool
+    offline_pack: bool
+
+
+_models: OrderedDict[str, LoadedModel] = OrderedDict()
+_tokenizers: dict[str, Any] = {}
+_views: dict[str, Any] = {}
+_contexts: dict[str, int | None] = {}
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def locate(spec: ModelSpec, settings: Settings) -> Location:
+    pack = Pack(settings)
+    if spec.pack == "smollm2" and pack.has("smollm2"):
+        return Location(str(pack.smollm2_dir), True, True)
+    return Location(spec.hub_id, bool(settings.offline), False)
+
+
+def is_ready(spec: ModelSpec, settings: Settings) -> bool:
+    """Loadable right now: in the offline pack, in the local Hub cache, or the Hub is reachable."""
+    where = locate(spec, settings)
+    if where.offline_pack or not settings.offline:
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(spec.hub_id, "config.json"), str)
+
+
+def best_device_dtype() -> tuple[str, Any]:
+    """bf16 (or fp16) on a GPU, fp32 on a CPU, where half precision is slow and lossy."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if torch.backends.mps.is_available():
+        return "mps", torch.float16
+    return "cpu", torch.float32
+
+
+def _token() -> str | None:
+    return os.environ.get("HF_TOKEN") or None
+
+
+def _translate_hub_error(exc: Exception, spec: ModelSpec, where: Location, what: str) -> PlaygroundError:
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    if isinstance(exc, PlaygroundError):
+        return exc
+    if isinstance(exc, GatedRepoError):
+        return ModelLoadError(f"{spec.hub_id!r} is gated: accept its licence on huggingface.co and set HF_TOKEN "
+                              "(as a Space secret when deployed).")
+    if isinstance(exc, RepositoryNotFoundError):
+        return ModelLoadError(f"There is no Hugging Face repo {spec.hub_id!r} (or it is private). Check the id.")
+    if isinstance(exc, LocalEntryNotFoundError) or (where.local_only and isinstance(exc, OSError)):
+        return HubUnavailable(spec.hub_id, "not in the local cache")
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return ModelLoadError(f"Could not load the {what} of {spec.hub_id!r}: {first}")
+
+
+def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
+    """The model's fast tokenizer (with its chat template), cached; no weights are read."""
+    if spec.id in _tokenizers:
+        return _tokenizers[spec.id]
+    with _lock_for("tok:" + spec.id):
+        if spec.id not in _tokenizers:
+            check_size_budget(spec, settings)
+            where = locate(spec, settings)
+            from transformers import AutoTokenizer
+
+            try:
+                tok = AutoTokenizer.from_pretrained(where.source, use_fast=True, trust_remote_code=False,
+                                                    local_files_only=where.local_only, token=_token())
+            except Exception as exc:  # noqa: BLE001 - translated into a message the user can act on
+                raise _translate_hub_error(exc, spec, where, "tokenizer") from None
+            if not getattr(tok, "is_fast", False):
+                raise ModelLoadError(f"{spec.hub_id!r} has no fast tokenizer (tokenizer.json).")
+            _tokenizers[spec.id] = tok
+        return _tokenizers[spec.id]
+
+
+def load_view(spec: ModelSpec, settings: Settings) -> Any:
+    """The tokenizer behind the app's one tokenizer interface (token bytes, chips, special ids)."""
+    if spec.id not in _views:
+        from playground.tokenization.backends import HFTokenizer
+        from playground.tokenization.catalogue import Family, Source, TokenizerSpec
+
+        tok = load_tokenizer(spec, settings)
+        tspec = TokenizerSpec(spec.id, spec.label, Family.OTHER, Source.HUB, spec.hub_id)  # family is re-detected
+        _views[spec.id] = HFTokenizer(tspec, tok, locate(spec, settings).source)
+    return _views[spec.id]
+
+
+def context_length(spec: ModelSpec, settings: Settings) -> int | None:
+    """Positions the model was trained for (config), or None when unknown or unreachable."""
+    if spec.id in _contexts:
+        return _contexts[spec.id]
+    where = locate(spec, settings)
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(where.source, trust_remote_code=False, local_files_only=where.local_only,
+                                            token=_token())
+    except Exception:  # noqa: BLE001 - unknown is an honest answer here
+        return None
+    config = getattr(config, "text_config", None) or config
+    value = next((getattr(config, name) for name in ("max_position_embeddings", "n_positions", "max_sequence_length",
+                                                      "seq_length") if isinstance(getattr(config, name, None), int)),
+                 None)
+    _contexts[spec.id] = value
+    return value
+
+
+def check_size_budget(spec: ModelSpec, settings: Settings) -> None:
+    """Refuse a user-typed id whose weights exceed the budget, before downloading anything."""
+    if not spec.custom or settings.offline:
+        return  # catalogue entries are the operator's choice; offline nothing is downloaded
+    from huggingface_hub import model_info
+
+    where = locate(spec, settings)
+    try:
+        info = model_info(spec.hub_id, token=_token())
+    except Exception as exc:  # noqa: BLE001
+        raise _translate_hub_error(exc, spec, where, "metadata") from None
+    st = getattr(info, "safetensors", None)
+    if st is None or not st.parameters:
+        raise NotAllowed(f"{spec.hub_id!r} publishes no safetensors weights; this app loads safetensors only.")
+    size_gb = sum(n * DTYPE_BYTES.get(dtype.upper(), 4) for dtype, n in st.parameters.items()) / 1e9
+    device, _ = best_device_dtype()
+    in_memory_gb = st.total * (4 if device == "cpu" else 2) / 1e9
+    biggest = max(size_gb, in_memory_gb)
+    if biggest > settings.model_size_budget_gb:
+        raise NotAllowed(
+            f"{spec.hub_id!r} has {st.total / 1e9:.2f} B parameters: {size_gb:.1f} GB of weights, "
+            f"{in_memory_gb:.1f} GB in memory on {device}. The size budget on this server is "
+            f"{settings.model_size_budget_gb:g} GB (PLAYGROUND_MODEL_SIZE_BUDGET_GB). Pick a smaller model."
+        )
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def free_all() -> None:
+    """Drop every cached model (after an out-of-memory error) and give the memory back."""
+    with _guard:
+        _models.clear()
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
+    """The loaded model, from the cache or loaded now (evicting the least recently used)."""
+    with _guard:
+        if spec.id in _models:
+            _models.move_to_end(spec.id)
+            return _models[spec.id]
+    with _lock_for("model:" + spec.id):
+        with _guard:
+            if spec.id in _models:
+                return _models[spec.id]
+        loaded = _load(spec, settings)
+        with _guard:
+            _models[spec.id] = loaded
+            while len(_models) > max(1, settings.model_cache_size):
+                evicted, _ = _models.popitem(last=False)
+                log.info("generation model cache: freed %s (least recently used)", evicted)
+        gc.collect()
+        return loaded
+
+
+def loaded_ids() -> list[str]:
+    with _guard:
+        return list(_models)
+
+
+def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
+    tokenizer = load_tokenizer(spec, settings)  # also checks the size budget
+    where = locate(spec, settings)
+    from transformers import AutoModelForCausalLM
+
+    device, dtype = best_device_dtype()
+    started = time.perf_counter()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            where.source, dtype=dtype, device_map="auto", use_safetensors=True, trust_remote_code=False,
+            local_files_only=where.local_only, token=_token(),
+        )
+    except Exception as exc:  # noqa: BLE001
+        if is_oom(exc):
+            free_all()
+            raise OutOfMemory(f"loading {spec.hub_id}") from None
+        raise _translate_hub_error(exc, spec, where, "model") from None
+    model.eval()
+    elapsed = time.perf_counter() - started
+    log.info("loaded %s on %s (%s) in %.1f s", spec.id, device, str(dtype).removeprefix("torch."), elapsed)
+    return LoadedModel(
+        spec=spec, model=model, tokenizer=tokenizer, source=where.source if not where.offline_pack else spec.hub_id,
+        device=str(model.device), dtype=str(model.dtype).removeprefix("torch."),
+        memory_mb=model.get_memory_footprint() / 2**20, load_s=elapsed,
+    )

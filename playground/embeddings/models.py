@@ -1,0 +1,130 @@
+"""Load embedding models once per process: offline pack first, then the Hub.
+
+Loads are cached under a per-entry lock (two visitors asking at once load a model once) in a
+small LRU of `Settings.model_cache_size` entries per kind. Failures are not cached. Safe
+loading only: no remote code, safetensors weights.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from playground.embeddings.catalogue import EmbeddingModelSpec
+from playground.errors import HubUnavailable, ModelLoadError
+from playground.pack import Pack
+from playground.settings import Settings
+
+_guard = threading.Lock()
+_locks: dict[tuple[str, str], threading.Lock] = {}
+_cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class TokenEncoder:
+    """A transformer and its tokenizer, for per-token (contextual) vectors."""
+
+    spec: EmbeddingModelSpec
+    tokenizer: Any  # a fast Hugging Face tokenizer (offsets needed)
+    model: Any  # a transformers encoder (returns last_hidden_state)
+
+
+def _cached(kind: str, spec: EmbeddingModelSpec, settings: Settings, load: Callable[[], Any]) -> Any:
+    key = (kind, spec.id)
+    with _guard:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        with _guard:
+            if key in _cache:
+                return _cache[key]
+        value = load()
+        with _guard:
+            _cache[key] = value
+            limit = max(1, settings.model_cache_size)
+            while sum(1 for k in _cache if k[0] == kind) > limit:
+                oldest = next(k for k in _cache if k[0] == kind)
+                del _cache[oldest]
+        return value
+
+
+def _where(spec: EmbeddingModelSpec, settings: Settings) -> tuple[str, bool]:
+    """(path or hub id, local files only)."""
+    if spec.pack == "minilm":
+        local = Pack(settings).minilm_dir
+        if local is not None:
+            return str(local), True
+    return spec.hub_id, bool(settings.offline)
+
+
+def load_sentence_model(spec: EmbeddingModelSpec, settings: Settings) -> Any:
+    """A `SentenceTransformer` on CPU (or the GPU when there is one)."""
+
+    def load() -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        where, local_only = _where(spec, settings)
+        return _hub_errors(spec, local_only, lambda: SentenceTransformer(
+            where, local_files_only=local_only, trust_remote_code=False,
+            model_kwargs={"use_safetensors": True}, token=os.environ.get("HF_TOKEN") or None,
+        ))
+
+    return _cached("sentence", spec, settings, load)
+
+
+def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEncoder:
+    """The transformer under a sentence model (shared with it), or a plain encoder from the Hub."""
+    if spec.sentence:
+        st = load_sentence_model(spec, settings)
+        first = st[0]
+        return TokenEncoder(spec, first.tokenizer, first.auto_model)
+
+    def load() -> TokenEncoder:
+        from transformers import AutoModel, AutoTokenizer
+
+        where, local_only = _where(spec, settings)
+        token = os.environ.get("HF_TOKEN") or None
+        tokenizer = _hub_errors(spec, local_only, lambda: AutoTokenizer.from_pretrained(
+            where, use_fast=True, local_files_only=local_only, trust_remote_code=False, token=token))
+        model = _hub_errors(spec, local_only, lambda: AutoModel.from_pretrained(
+            where, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, token=token))
+        model.eval()
+        return TokenEncoder(spec, tokenizer, model)
+
+    return _cached("tokens", spec, settings, load)
+
+
+def _hub_errors(spec: EmbeddingModelSpec, local_only: bool, load: Callable[[], Any]) -> Any:
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return load()
+    except GatedRepoError:
+        raise ModelLoadError(f"{spec.hub_id!r} is gated: accept its licence on huggingface.co and set HF_TOKEN.") \
+            from None
+    except RepositoryNotFoundError:
+        raise ModelLoadError(f"There is no Hugging Face repo {spec.hub_id!r} (or it is private).") from None
+    except LocalEntryNotFoundError:
+        raise HubUnavailable(spec.hub_id, "not in the local cache") from None
+    except (OSError, ValueError) as exc:
+        if local_only:
+            raise HubUnavailable(spec.hub_id, "not in the local cache") from None
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"Could not load {spec.hub_id!r}: {first}") from None
+
+
+def availability(spec: EmbeddingModelSpec, settings: Settings) -> str:
+    """'offline pack', 'Hub cache', 'Hub' or 'needs the Hub (offline)' — for the dropdown labels."""
+    if spec.pack == "minilm" and Pack(settings).minilm_dir is not None:
+        return "offline pack"
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(spec.hub_id, "config.json"), str):
+        return "Hub cache"
+    return "needs the Hub (offline)" if settings.offline else "Hub"

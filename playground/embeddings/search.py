@@ -1,0 +1,145 @@
+"""Sentence embeddings: encode a corpus (cached), find a query's neighbours, lay the corpus out in 2-D.
+
+Neighbours come from the full-dimensional vectors (cosine, `numeric.top_k`); the 2-D map is
+only a picture. Corpus vectors and maps are cached by (model, sha256 of the texts[, method]),
+so a new query or another projection does not re-encode the corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from playground.embeddings import numeric, warmup
+from playground.embeddings.cache import LRUCache, texts_key
+from playground.embeddings.catalogue import EmbeddingModelSpec, get_sentence_model
+from playground.embeddings.corpus import validate_texts
+from playground.embeddings.models import load_sentence_model
+from playground.errors import InputTooLarge, InvalidInput
+from playground.settings import Settings
+
+BATCH_SIZE = 32
+MAX_K = 50
+HEATMAP_MAX_TEXTS = 40
+
+_vectors = LRUCache(max_entries=16, max_bytes=256 * 2**20)
+_maps = LRUCache(max_entries=32, max_bytes=32 * 2**20)
+
+
+def encode(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings,
+           batch_size: int = BATCH_SIZE) -> np.ndarray:
+    """(n,) texts → (n, d) normalised float32 vectors, straight from `SentenceTransformer.encode`."""
+    model = load_sentence_model(spec, settings)
+    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def corpus_vectors(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings) -> np.ndarray:
+    """Cached `encode` of a whole corpus, keyed by (model id, sha256 of the texts)."""
+    return _vectors.get_or_compute((spec.id, texts_key(texts)), lambda: encode(spec, texts, settings))
+
+
+def corpus_map(spec: EmbeddingModelSpec, texts: Sequence[str], vectors: np.ndarray, method: str) -> numeric.Projection:
+    return _maps.get_or_compute((spec.id, texts_key(texts), method), lambda: numeric.project(vectors, method))
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    rank: int
+    index: int  # position in the corpus
+    text: str
+    score: float  # cosine similarity in the full space
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    model: EmbeddingModelSpec
+    query: str
+    texts: list[str]
+    labels: list[str] | None
+    neighbours: list[Neighbour]
+    coords: np.ndarray  # (n, 2) map of the corpus
+    query_xy: np.ndarray  # (2,) the query on the map
+    method: str  # projection actually used
+    requested: str  # projection asked for
+    notes: list[str]
+    dimensions: int
+    similarity: np.ndarray | None = None  # (n, n) for small corpora, else None
+
+    def as_json(self) -> dict:
+        return {
+            "model": self.model.id, "hub_id": self.model.hub_id, "dimensions": self.dimensions,
+            "query": self.query,
+            "neighbours": [{"rank": n.rank, "index": n.index, "text": n.text, "score": round(n.score, 6),
+                            **({"label": n.label} if n.label is not None else {})} for n in self.neighbours],
+            "projection": self.method, "requested_projection": self.requested,
+            "points": [{"x": float(x), "y": float(y), "text": t} for (x, y), t in zip(self.coords, self.texts, strict=True)],
+            "query_point": {"x": float(self.query_xy[0]), "y": float(self.query_xy[1])},
+            "notes": self.notes,
+        }
+
+
+def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, projection: str, settings: Settings,
+                 labels: Sequence[str] | None = None, wait_for_umap: bool = True) -> SearchResult:
+    """The whole sentence view: neighbours of `query` in `texts`, and a 2-D map of both.
+
+    With `wait_for_umap=False` a UMAP request made while UMAP is still warming up is answered
+    with PCA and a note saying so (the page uses this, then asks again once UMAP is ready).
+    """
+    spec = get_sentence_model(model)
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput("The query is empty: type a sentence to search the corpus with.")
+    if len(query) > settings.max_corpus_text_chars:
+        raise InputTooLarge("The query", len(query), settings.max_corpus_text_chars)
+    raw = list(texts.splitlines() if isinstance(texts, str) else texts)
+    if labels is not None and len(labels) != len(raw):
+        raise InvalidInput(f"There are {len(labels)} labels for {len(raw)} texts; give one label per text.")
+    kept = [(t.strip(), labels[i] if labels is not None else None) for i, t in enumerate(raw)
+            if isinstance(t, str) and t.strip()]
+    clean = validate_texts(raw, settings)  # raises on empty / too many / too long, naming the line
+    assert len(clean) == len(kept)
+    label_list = [lab or "(none)" for _, lab in kept] if labels is not None else None
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"k must be a whole number, not {k!r}.") from None
+    k = max(1, min(k, MAX_K, len(clean)))
+
+    vectors = corpus_vectors(spec, clean, settings)
+    query_vector = encode(spec, [query], settings)[0]
+    indices, scores = numeric.top_k(query_vector, vectors, k)
+    neighbours = [Neighbour(rank + 1, int(i), clean[int(i)], float(s), label_list[int(i)] if label_list else None)
+                  for rank, (i, s) in enumerate(zip(indices[0], scores[0], strict=True))]
+
+    notes: list[str] = []
+    method = numeric.canonical_method(projection)
+    if method == "UMAP" and len(clean) >= 6:
+        state = warmup.start()
+        if not state.ready:
+            if wait_for_umap:
+                state = warmup.wait(120)
+            if not state.ready:
+                notes.append(f"{state.describe()} Showing PCA meanwhile." if state.state != "failed"
+                             else state.describe())
+                method = "PCA"
+    proj = corpus_map(spec, clean, vectors, method)
+    if proj.note:
+        notes.append(proj.note)
+    placed = proj.place(query_vector)
+    if placed is None:
+        placed = numeric.place_among_neighbours(proj.coords, indices[0], scores[0])
+        notes.append(f"{proj.method} cannot place a new point exactly: the query ★ is drawn at the "
+                     "similarity-weighted centre of its neighbours.")
+    similarity = vectors @ vectors.T if len(clean) <= HEATMAP_MAX_TEXTS else None
+    return SearchResult(spec, query, clean, label_list, neighbours, proj.coords, placed, proj.method,
+                        numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity)
+
+
+def cache_stats() -> dict[str, int]:
+    return {"vector_hits": _vectors.hits, "vector_misses": _vectors.misses, "map_hits": _maps.hits,
+            "map_misses": _maps.misses}

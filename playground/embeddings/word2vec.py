@@ -1,0 +1,215 @@
+"""Train your own word2vec: sentences of a corpus, or playlists of item ids, with gensim.
+
+A trained model is returned to the caller (the tab keeps it in the visitor's session), never
+stored here. Progress is reported through a callback after each epoch. The public song-playlist
+data set used in word2vec tutorials is downloaded from Google storage when there is a network.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.embeddings.corpus import read_upload
+from playground.errors import InputTooLarge, InvalidInput, PlaygroundError
+from playground.settings import Settings
+
+# The "yes_complete" playlist data set (Chen et al., Cornell), as used in word2vec tutorials.
+PLAYLISTS_URL = "https://storage.googleapis.com/maps-premium/dataset/yes_complete/train.txt"
+SONGS_URL = "https://storage.googleapis.com/maps-premium/dataset/yes_complete/song_hash.txt"
+DOWNLOAD_TIMEOUT_S = 60
+MAX_DOWNLOAD_BYTES = 64 * 2**20
+MAX_SEQUENCES = 200_000
+
+
+class DatasetUnavailable(PlaygroundError):
+    """The public data set cannot be fetched from here."""
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    vector_size: int = 32
+    window: int = 20
+    negative: int = 10
+    min_count: int = 1
+    epochs: int = 10
+    seed: int = 1
+
+    def checked(self) -> TrainParams:
+        bounds = {"vector_size": (2, 300), "window": (1, 50), "negative": (1, 50), "min_count": (1, 1000),
+                  "epochs": (1, 100)}
+        for name, (lo, hi) in bounds.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or not lo <= value <= hi:
+                raise InvalidInput(f"{name.replace('_', ' ')} must be a whole number from {lo} to {hi} (got {value}).")
+        return self
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str = ""
+    artist: str = ""
+
+
+@dataclass
+class TrainedItems:
+    """What a visitor trained: the item vectors and the metadata to show with them."""
+
+    kv: Any  # gensim KeyedVectors
+    metadata: dict[str, Item] = field(default_factory=dict)
+    sequences: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    source: str = ""
+
+    def describe(self) -> str:
+        return (f"Trained on {self.sequences:,} sequences ({self.tokens:,} items, {len(self.kv.index_to_key):,} "
+                f"distinct kept) from {self.source} in {self.seconds:.1f} s: {self.kv.vector_size}-d vectors.")
+
+
+def parse_sequences(text: str, name: str = "the sequences", lowercase_words: bool = False) -> list[list[str]]:
+    """One sequence per line. Item ids separated by spaces (playlists) or a sentence (words are then
+    lower-cased and stripped of punctuation when `lowercase_words`). Lines starting with # are comments."""
+    sequences = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        tokens = re.findall(r"[\w']+", line.lower()) if lowercase_words else line.split()
+        if len(tokens) > 1:  # a single item has no context to learn from
+            sequences.append(tokens)
+    if not sequences:
+        raise InvalidInput(f"{name} holds no sequence of two or more items: put one sequence per line, "
+                           "items separated by spaces.")
+    if len(sequences) > MAX_SEQUENCES:
+        raise InputTooLarge(name, len(sequences), MAX_SEQUENCES, unit="sequences")
+    return sequences
+
+
+def parse_metadata(text: str, name: str = "the metadata file") -> dict[str, Item]:
+    """'id<TAB>title<TAB>artist' (or comma-separated) per line; a header line starting with 'id' is skipped."""
+    items: dict[str, Item] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in (line.split("\t") if "\t" in line else line.split(","))]
+        if number == 1 and parts[0].lower() == "id":
+            continue
+        if len(parts) < 2 or not parts[0]:
+            raise InvalidInput(f"{name}, line {number}: expected 'id, title[, artist]', got {line[:80]!r}.")
+        items[parts[0]] = Item(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+    return items
+
+
+def read_sequences(path: str | Path, settings: Settings, sentences: bool) -> list[list[str]]:
+    path = Path(path)
+    return parse_sequences(read_upload(path, settings, "The sequences file"), path.name, lowercase_words=sentences)
+
+
+def read_metadata(path: str | Path, settings: Settings) -> dict[str, Item]:
+    path = Path(path)
+    return parse_metadata(read_upload(path, settings, "The metadata file"), path.name)
+
+
+def train(sequences: Sequence[Sequence[str]], params: TrainParams, metadata: dict[str, Item] | None = None,
+          progress: Callable[[float, str], None] | None = None, source: str = "your upload") -> TrainedItems:
+    """gensim Word2Vec (skip-gram) on `sequences`; `progress(fraction, message)` after each epoch."""
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    params = params.checked()
+    counts = Counter(item for seq in sequences for item in seq)
+    if sum(1 for c in counts.values() if c >= params.min_count) < 2:
+        raise InvalidInput(f"Fewer than two items occur at least {params.min_count} times: lower 'min count'.")
+
+    class Report(CallbackAny2Vec):
+        def __init__(self) -> None:
+            self.epoch = 0
+
+        def on_epoch_end(self, model: Any) -> None:
+            self.epoch += 1
+            if progress:
+                progress(self.epoch / params.epochs, f"epoch {self.epoch}/{params.epochs}")
+
+    started = time.perf_counter()
+    model = Word2Vec(vector_size=params.vector_size, window=params.window, negative=params.negative,
+                     min_count=params.min_count, sg=1, workers=2, seed=params.seed)
+    model.build_vocab(sequences)
+    model.train(sequences, total_examples=model.corpus_count, epochs=params.epochs, callbacks=[Report()])
+    kv = model.wv
+    kv.fill_norms()
+    return TrainedItems(kv, dict(metadata or {}), len(sequences), sum(counts.values()),
+                        time.perf_counter() - started, source)
+
+
+def similar_items(trained: TrainedItems, item: str, k: int = 10) -> list[tuple[Item, float]]:
+    item = (item or "").strip()
+    if not item:
+        raise InvalidInput("Type an item id (or a word) to find what is most similar to it.")
+    if item not in trained.kv.key_to_index:
+        # Let people type a title instead of an id.
+        by_title = [i.id for i in trained.metadata.values()
+                    if i.title.lower() == item.lower() and i.id in trained.kv.key_to_index]
+        if not by_title:
+            import difflib
+
+            close = difflib.get_close_matches(item, trained.kv.index_to_key[:50_000], n=4, cutoff=0.6)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise InvalidInput(f"{item!r} is not in the trained vocabulary (items seen fewer than 'min count' "
+                               f"times are dropped).{hint}")
+        item = by_title[0]
+    k = max(1, min(int(k), 50))
+    return [(trained.metadata.get(key, Item(key)), float(score))
+            for key, score in trained.kv.most_similar(item, topn=k)]
+
+
+def lookup(trained: TrainedItems, item: str) -> Item:
+    return trained.metadata.get(item, Item(item))
+
+
+def download_playlists(settings: Settings) -> tuple[list[list[str]], dict[str, Item]]:
+    """The song-playlist data set: (playlists, song metadata). Cached under the project cache folder."""
+    folder = settings.cache_dir / "datasets" / "yes_complete"
+    texts = {}
+    for name, url in (("train.txt", PLAYLISTS_URL), ("song_hash.txt", SONGS_URL)):
+        path = folder / name
+        if not path.is_file():
+            if settings.offline:
+                raise DatasetUnavailable(
+                    "The playlist data set lives on Google storage (storage.googleapis.com), and this server runs "
+                    "offline. Upload your own playlists instead (one per line, item ids separated by spaces).")
+            _download(url, path)
+        texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    # train.txt starts with two header lines (#...); each playlist line ends with a space.
+    playlists = [line.split() for line in texts["train.txt"].split("\n")[2:] if len(line.split()) > 1]
+    songs = {}
+    for line in texts["song_hash.txt"].split("\n"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) >= 3 and parts[0].strip():
+            songs[parts[0].strip()] = Item(parts[0].strip(), parts[1].strip(), parts[2].strip())
+    return playlists, songs
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(tmp, "wb") as out:
+            total = 0
+            while chunk := response.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_DOWNLOAD_BYTES:
+                    raise DatasetUnavailable(f"{url} is larger than expected; refusing to download more.")
+                out.write(chunk)
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise DatasetUnavailable(f"Could not download {url} ({type(exc).__name__}): check the network, or upload "
+                                 "your own playlists.") from None
+    tmp.replace(path)

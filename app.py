@@ -23,6 +23,7 @@ log = logging.getLogger("playground")
 # (tab title, module with `build_tab(settings, shared)`), in page order.
 TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
+    ("Generate", "playground.ui.generation"),
 )
 
 STYLE = PROJECT_DIR / "assets" / "style.css"

@@ -1,0 +1,234 @@
+"""The generation backend with the real offline SmolLM2-135M-Instruct (loaded once per session)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+
+import pytest
+
+from playground.errors import InvalidInput, NotAllowed, UnknownName
+from playground.generation import catalogue, models
+from playground.generation.engine import (
+    GenerationFailed, GenerationRequest, generate_stream, model_context_length, prepare, render_prompt,
+)
+from playground.generation.snippet import copy_as_code
+from playground.generation.view import generated_html, prompt_html
+from playground.pack import Pack
+
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def last(request: GenerationRequest, settings, stop: threading.Event | None = None):
+    final = None
+    for update in generate_stream(request, settings, stop):
+        final = update
+    return final
+
+
+# --- fast: catalogue and validation (no model) --------------------------------------------------
+
+
+def test_catalogue_ids_and_labels_are_unique():
+    ids = [m.id for m in catalogue.MODELS]
+    labels = [m.label for m in catalogue.MODELS]
+    assert len(ids) == len(set(ids)) and len(labels) == len(set(labels))
+    assert catalogue.MODELS[0].id == catalogue.DEFAULT_MODEL and catalogue.MODELS[0].pack == "smollm2"
+    assert all(m.hub_id for m in catalogue.MODELS) and [m.id for m in catalogue.MODELS if m.gated] == ["google/gemma-3-1b-it"]
+
+
+def test_unknown_and_user_typed_models():
+    with pytest.raises(UnknownName, match="Known: .*SmolLM2-135M"):
+        catalogue.get("not a model")
+    with pytest.raises(NotAllowed, match="does not load user-typed"):
+        catalogue.get("someone/some-model", allow_custom=False)
+    spec = catalogue.get("someone/some-model", allow_custom=True)
+    assert spec.custom and spec.hub_id == "someone/some-model"
+
+
+@pytest.mark.parametrize("request_", [
+    GenerationRequest(prompt="   "),
+    GenerationRequest(messages=[{"role": "user", "content": ""}]),
+    GenerationRequest(messages=[{"role": "system", "content": "You are nice."}]),
+    GenerationRequest(prompt="hi", messages=CHAT),
+    GenerationRequest(messages=[{"role": "robot", "content": "hi"}]),
+    GenerationRequest(prompt="hi", max_new_tokens=0),
+    GenerationRequest(prompt="hi", do_sample=True, temperature=0),
+])
+def test_bad_input_is_refused_with_a_message(settings, request_):
+    with pytest.raises(InvalidInput):
+        prepare(request_, settings)
+
+
+def test_importing_the_backend_does_not_import_torch():
+    code = "import sys, playground.generation.engine, playground.generation.view; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- slow: the real model ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smol(settings):
+    assert Pack(settings).has("smollm2"), "run `python -m playground.pack build`"
+    spec = catalogue.get(catalogue.DEFAULT_MODEL)
+    return models.load_model(spec, settings)
+
+
+@pytest.mark.slow
+def test_rendered_chat_template_has_the_special_tokens_with_their_ids(settings, smol):
+    text, ids = render_prompt(GenerationRequest(messages=CHAT), settings)
+    tok = smol.tokenizer
+    start, end = tok.convert_tokens_to_ids("<|im_start|>"), tok.convert_tokens_to_ids("<|im_end|>")
+    assert text.startswith("<|im_start|>system") and text.endswith("<|im_start|>assistant\n")
+    assert ids.count(start) == 3 and ids.count(end) == 2 and ids[0] == start
+    assert ids == tok.apply_chat_template(CHAT, tokenize=True, add_generation_prompt=True, return_dict=True)["input_ids"]
+    html = prompt_html(prepare(GenerationRequest(messages=CHAT), settings), settings)
+    assert f'special" title="token #0 · id {start}' in html and f'data-id="{end}"' in html
+    assert model_context_length(catalogue.DEFAULT_MODEL, settings) == 8192
+
+
+@pytest.mark.slow
+def test_greedy_is_deterministic_stops_at_im_end_and_matches_plain_generate(settings, smol):
+    import torch
+
+    request = GenerationRequest(messages=CHAT, max_new_tokens=48)
+    first, second = last(request, settings), last(request, settings)
+    ids = [s.id for s in first.steps]
+    assert ids == [s.id for s in second.steps] and first.text == second.text
+    assert first.finished and first.stop_reason == "eos"
+    assert ids[-1] == smol.tokenizer.convert_tokens_to_ids("<|im_end|>") and first.steps[-1].special
+    assert "Paris" in first.text and "<|im_end|>" not in first.text
+    prompt = torch.tensor([first.prompt_ids])
+    plain = smol.model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=48, do_sample=False)
+    assert plain[0, prompt.shape[1]:].tolist() == ids
+    stats = first.stats
+    assert stats["prompt_tokens"] == len(first.prompt_ids) and stats["new_tokens"] == len(ids)
+    assert stats["ttft_s"] > 0 and stats["tokens_per_s"] > 0 and stats["device"] == "cpu" and stats["dtype"] == "float32"
+    assert 400 < stats["model_memory_mb"] < 700
+
+
+@pytest.mark.slow
+def test_max_new_tokens_is_a_hard_stop_and_is_reported(settings, smol):
+    final = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=7), settings)
+    assert final.stop_reason == "max_new_tokens" and len(final.steps) == 7 and final.stats["new_tokens"] == 7
+
+
+@pytest.mark.slow
+def test_max_new_tokens_over_the_cap_is_clamped_with_a_note(settings, smol):
+    capped = replace(settings, max_new_tokens=5)
+    final = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=50), capped)
+    assert len(final.steps) == 5 and final.stop_reason == "max_new_tokens"
+    assert final.notes == ["max_new_tokens clamped to 5 (server cap; you asked for 50)."]
+
+
+@pytest.mark.slow
+def test_probabilities_and_top5_under_greedy(settings, smol):
+    final = last(GenerationRequest(messages=CHAT, max_new_tokens=12), settings)
+    for step in final.steps:
+        assert 0 < step.prob <= 1 and len(step.top) == 5
+        probs = [p for _, _, p in step.top]
+        assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-5
+        assert step.top[0][0] == step.id and step.top[0][2] == pytest.approx(step.prob)  # greedy takes the argmax
+    html = generated_html(final.steps, models.load_view(smol.spec, settings), by_probability=True, limit=100)
+    assert html.count('class="gtok') == len(final.steps) and "<table>" in html and "Paris" in html
+
+
+@pytest.mark.slow
+def test_seeded_sampling_repeats_and_seeds_differ(settings, smol):
+    def run(seed: int) -> list[int]:
+        req = GenerationRequest(prompt="My favourite animal is", max_new_tokens=12, do_sample=True, temperature=1.0,
+                                top_p=1.0, top_k=0, seed=seed)
+        return [s.id for s in last(req, settings).steps]
+
+    a = run(1)
+    assert run(1) == a
+    assert any(run(seed) != a for seed in (2, 3, 4))
+
+
+@pytest.mark.slow
+def test_stop_event_ends_a_stream_promptly(settings, smol):
+    stop = threading.Event()
+    updates = []
+    for update in generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=200), settings, stop):
+        updates.append(update)
+        if len(update.steps) >= 3:
+            stop.set()
+    final = updates[-1]
+    assert final.finished and final.stop_reason == "stopped" and len(final.steps) < 10
+
+
+@pytest.mark.slow
+def test_closing_a_stream_early_releases_the_model(settings, smol):
+    stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=200), settings)
+    next(stream)
+    stream.close()  # a visitor who went away
+    assert not smol.lock.locked()
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
+
+
+@pytest.mark.slow
+def test_prompt_longer_than_the_context_says_the_numbers(settings, smol):
+    with pytest.raises(InvalidInput, match=r"The prompt is [\d,]+ tokens, but SmolLM2-135M-Instruct reads at most 8,192"):
+        prepare(GenerationRequest(prompt="hello " * 9000), settings)
+
+
+@pytest.mark.slow
+def test_concurrent_requests_queue_and_do_not_interleave(settings, smol):
+    requests = [GenerationRequest(prompt=p, max_new_tokens=6) for p in ("The sky is", "Two plus two is")]
+    alone = [[s.id for s in last(r, settings).steps] for r in requests]
+    results: dict[int, list[int]] = {}
+
+    def worker(i: int) -> None:
+        results[i] = [s.id for s in last(requests[i], settings).steps]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [results[0], results[1]] == alone
+
+
+@pytest.mark.slow
+def test_a_worker_that_raises_ends_the_stream_with_an_error(settings, smol, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(smol.model, "generate", broken)
+    with pytest.raises(GenerationFailed, match="failed \\(ValueError\\)"):
+        last(GenerationRequest(prompt="Hello", max_new_tokens=3), settings)
+    assert not smol.lock.locked()
+
+
+@pytest.mark.slow
+def test_out_of_memory_frees_the_cache_and_the_app_keeps_serving(settings, smol, monkeypatch):
+    import torch
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(smol.model, "generate", oom)
+    with pytest.raises(models.OutOfMemory, match="Out of memory while generating"):
+        last(GenerationRequest(prompt="Hello", max_new_tokens=3), settings)
+    assert models.loaded_ids() == []
+    monkeypatch.undo()
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished  # reloads
+
+
+@pytest.mark.slow
+def test_copy_as_code_reproduces_the_generation(settings, smol):
+    request = GenerationRequest(messages=CHAT, max_new_tokens=20)
+    final = last(request, settings)
+    code = copy_as_code(request, prepare(request, settings))
+    assert "apply_chat_template" in code and "max_new_tokens=20" in code and "trust_remote_code" not in code
+    local = code.replace(repr(catalogue.DEFAULT_MODEL), repr(str(Pack(settings).smollm2_dir)), 1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(local, "snippet", "exec"), {})  # noqa: S102 - our own generated code, on the local model
+    assert out.getvalue().splitlines()[0] == final.text

@@ -24,6 +24,7 @@ log = logging.getLogger("playground")
 TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
     ("Generate", "playground.ui.generation"),
+    ("Embeddings", "playground.ui.embeddings"),
 )
 
 STYLE = PROJECT_DIR / "assets" / "style.css"

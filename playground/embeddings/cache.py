@@ -51,6 +51,11 @@ class LRUCache:
             self.misses += 1
             return None
 
+    def peek(self, key: Hashable) -> bool:
+        """Whether `key` is cached, without counting a hit or refreshing it."""
+        with self._lock:
+            return key in self._data
+
     def put(self, key: Hashable, value: Any) -> None:
         size = _size(value)
         with self._lock:

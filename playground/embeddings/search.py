@@ -7,6 +7,7 @@ so a new query or another projection does not re-encode the corpus.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,10 @@ def corpus_vectors(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Set
     return _vectors.get_or_compute((spec.id, texts_key(texts)), lambda: encode(spec, texts, settings))
 
 
+def is_cached(spec: EmbeddingModelSpec, texts: Sequence[str]) -> bool:
+    return _vectors.peek((spec.id, texts_key(texts)))
+
+
 def corpus_map(spec: EmbeddingModelSpec, texts: Sequence[str], vectors: np.ndarray, method: str) -> numeric.Projection:
     return _maps.get_or_compute((spec.id, texts_key(texts), method), lambda: numeric.project(vectors, method))
 
@@ -69,6 +74,8 @@ class SearchResult:
     notes: list[str]
     dimensions: int
     similarity: np.ndarray | None = None  # (n, n) for small corpora, else None
+    encoded_now: bool = True  # False when the corpus vectors came from the cache
+    seconds: float = 0.0
 
     def as_json(self) -> dict:
         return {
@@ -110,6 +117,8 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
         raise InvalidInput(f"k must be a whole number, not {k!r}.") from None
     k = max(1, min(k, MAX_K, len(clean)))
 
+    started = time.perf_counter()
+    encoded_now = not is_cached(spec, clean)
     vectors = corpus_vectors(spec, clean, settings)
     query_vector = encode(spec, [query], settings)[0]
     indices, scores = numeric.top_k(query_vector, vectors, k)
@@ -137,7 +146,8 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
                      "similarity-weighted centre of its neighbours.")
     similarity = vectors @ vectors.T if len(clean) <= HEATMAP_MAX_TEXTS else None
     return SearchResult(spec, query, clean, label_list, neighbours, proj.coords, placed, proj.method,
-                        numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity)
+                        numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity,
+                        encoded_now, time.perf_counter() - started)
 
 
 def cache_stats() -> dict[str, int]:

@@ -213,3 +213,24 @@ def _download(url: str, path: Path) -> None:
         raise DatasetUnavailable(f"Could not download {url} ({type(exc).__name__}): check the network, or upload "
                                  "your own playlists.") from None
     tmp.replace(path)
+
+
+def toy_playlists(n: int = 600, seed: int = 0) -> tuple[list[list[str]], dict[str, Item]]:
+    """Playlists a learner can train on offline: four genres whose songs co-occur in playlists
+    (with a little noise), so word2vec should find each song's genre-mates."""
+    import random
+
+    rng = random.Random(seed)
+    genres = {"jazz": "Blue Quartet", "metal": "Iron Anvil", "classical": "Vienna Strings", "hiphop": "MC Lyric"}
+    songs = {g: [f"{g}_{i:02d}" for i in range(20)] for g in genres}
+    metadata = {sid: Item(sid, f"{g.title()} song {i + 1}", artist)
+                for g, artist in genres.items() for i, sid in enumerate(songs[g])}
+    everything = [sid for group in songs.values() for sid in group]
+    playlists = []
+    for _ in range(n):
+        genre = rng.choice(list(genres))
+        playlist = rng.sample(songs[genre], rng.randint(5, 10))
+        if rng.random() < 0.2:  # some playlists mix in a song from anywhere
+            playlist.insert(rng.randrange(len(playlist)), rng.choice(everything))
+        playlists.append(playlist)
+    return playlists, metadata

@@ -33,7 +33,7 @@ prefetch: $(DEPS)
 	$(BIN)/python -m playground.pack prefetch $(ARGS)
 
 browser:
-	@command -v chromium >/dev/null 2>&1 || bash scripts/install-chromium.sh
+	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi "color emoji" || bash scripts/install-chromium.sh
 
 bench: pack
 	$(BIN)/python bench/run_all.py $(ARGS)

@@ -25,6 +25,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
     ("Generate", "playground.ui.generation"),
     ("Embeddings", "playground.ui.embeddings"),
+    ("Chat", "playground.ui.chat"),
 )
 
 STYLE = PROJECT_DIR / "assets" / "style.css"
@@ -40,7 +41,7 @@ def build_demo(settings: Settings):
         if settings.offline:
             gr.Markdown("Offline mode: entries marked ⚠ need the Hugging Face Hub; everything else runs from the "
                         "offline pack.", elem_id="offline-note")
-        shared: dict[str, object] = {}
+        shared: dict[str, object] = {"demo": demo}
         with gr.Tabs():
             for title, module in TABS:
                 with gr.Tab(title, id=module.rsplit(".", 1)[-1]):

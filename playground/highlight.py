@@ -145,7 +145,7 @@ def decode_ids(raw_ids: str | list[int], tokenizer_name: str, settings: Settings
     tokenizer = load_tokenizer(spec, settings)
     tokenizer.check_ids(ids)
     pieces = [
-        {"id": i, "token": s, "bytes": b.hex(" "), "text": visible(b.decode("utf-8", errors="replace"))}
+        {"id": i, "token": s, "bytes": b.hex(" "), "text": visible(b.decode("utf-8", errors="backslashreplace"))}
         for i, s, b in zip(ids, tokenizer.token_strings(ids), tokenizer.token_bytes(ids))
     ]
     return Decoded(tokenizer.decode(ids), pieces)

@@ -114,7 +114,8 @@ class TiktokenTokenizer(Tokenizer):
         return [self._enc.decode_single_token_bytes(i) for i in ids]
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
-        return [b.decode("utf-8", errors="replace") for b in self.token_bytes(ids)]
+        # tiktoken's vocabulary *is* bytes; a partial character is written as \xNN, never as "�".
+        return [b.decode("utf-8", errors="backslashreplace") for b in self.token_bytes(ids)]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._enc.decode(list(ids))

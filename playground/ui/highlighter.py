@@ -63,7 +63,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     notes = gr.Markdown(elem_id="notes")
     chips = gr.HTML(elem_id="chips")
     ids_box = gr.Textbox(label="Token ids", lines=4, visible=False, buttons=["copy"], elem_id="ids")
-    with gr.Accordion("Cost and context window", open=False):
+    with gr.Accordion("Cost and context window", open=True):
         costs = gr.HTML()
     with gr.Accordion("Token table and downloads", open=False):
         table = gr.Dataframe(headers=["index", "id", "token", "text", "start", "end", "bytes", "special"],
@@ -105,7 +105,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
         return out.text, [list(p.values()) for p in out.pieces]
 
     inputs = [text, tokenizer, add_special, allow_special, view]
-    gr.on([text.change, tokenizer.change, add_special.change, allow_special.change, view.change],
+    gr.on([shared["demo"].load, text.change, tokenizer.change, add_special.change, allow_special.change, view.change],
           update, inputs, [stats, notes, chips, ids_box, costs, table, code],
           api_name="highlight_view", api_visibility="undocumented", trigger_mode="always_last",
           show_progress="minimal", concurrency_limit=8, concurrency_id="tokenizers")

@@ -119,7 +119,7 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
 
     if config.kind is BackendKind.LOCAL:
         facts = usage.local_facts(config.model, settings)
-        counted_with = f"{config.model} chat template"
+        counted_with = f"{config.model}'s own tokenizer and chat template"
         count = _local_counter(config, params, settings)
         connection = None
     else:
@@ -191,12 +191,18 @@ def _is_openai(base_url: str) -> bool:
 
 
 def _local_counter(config: BackendConfig, params: ChatParams, settings: Settings):
-    """Count a prompt exactly as the local model will see it: its chat template, its tokenizer."""
-    from playground.generation.engine import render_prompt
+    """Count a prompt exactly as the local model will see it: its chat template, its tokenizer.
+
+    The engine's own `render_prompt` refuses a prompt longer than the context, and here we need
+    the number itself (to say how far over it is, and to drop turns until it fits).
+    """
+    from playground.generation import engine, models
+
+    tokenizer = models.load_tokenizer(engine.resolve(config.model, settings), settings)
 
     def count(messages: list[dict]) -> int:
-        request = backends.local_request(config, messages, params, settings)
-        return len(render_prompt(request, settings)[1])
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     return count
 

@@ -144,6 +144,15 @@ def call_usage(facts: ModelFacts, prompt_tokens: int, completion_tokens: int, so
     )
 
 
+def cost_text(call: CallUsage) -> str:
+    """The cost of a call as a learner should read it: dollars, 'no price listed', or free because local."""
+    if call.cost is not None:
+        return money(call.cost)
+    if call.price_source.startswith("runs on this server"):
+        return "no API cost (runs on this server)"
+    return "no price listed"
+
+
 def money(value: float | None) -> str:
     """$0.000123 with enough digits to see a fraction of a cent; None → 'no price listed'."""
     if value is None:

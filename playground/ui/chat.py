@@ -1,0 +1,269 @@
+"""Chat tab: a streaming chat beside the exact `messages` list sent on each call.
+
+The lesson: a chat model is stateless. The app resends the whole conversation on every call,
+which is why it "remembers" and why each turn costs more tokens. "Resend history" off shows
+the other side in one click.
+
+Per visitor: the conversation lives in `gr.State` (a `ChatSession`), the key typed in the UI in a
+password box that is only ever an input; neither is logged, returned or kept in a global.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import gradio as gr
+
+from playground.chat.backends import BACKENDS, BackendConfig, BackendKind, backend_spec, redact
+from playground.chat.conversation import DEFAULT_SYSTEM_PROMPT, check_history
+from playground.chat.session import ChatSession
+from playground.chat.turn import MAX_REMOTE_TOKENS, TurnOptions, TurnResult, drain, run_turn
+from playground.chat.usage import cost_text, money
+from playground.errors import PlaygroundError
+from playground.settings import Settings
+from playground.ui.common import at_edge, download_file, stats_markdown
+
+GROWTH_HEADERS = ["call", "messages", "prompt", "answer", "cost", "so far", "finish"]
+INTRO = """A chat model remembers nothing between calls: on every turn the app sends the **whole conversation** again
+as a `messages` list (right). Watch it grow, and the prompt tokens and cost with it. Then turn **Resend history** off
+and ask "What's my name?" right after "Hi, I'm Sam"."""
+
+
+def default_backend(settings: Settings) -> BackendKind:
+    return BackendKind.OPENAI if settings.openai_api_key else BackendKind.LOCAL
+
+
+def display(session: ChatSession, pending: tuple[str, str] | None = None) -> list[dict]:
+    """The transcript for the Chatbot: each answer followed by a folded line with its finish reason and usage."""
+    out: list[dict] = []
+    for t in session.turns:
+        out += [{"role": "user", "content": t.message}, {"role": "assistant", "content": t.reply or "(empty answer)"},
+                {"role": "assistant", "content": usage_detail(t), "metadata": {"title": answer_footer(t),
+                                                                               "status": "done"}}]
+    if pending is not None:
+        out += [{"role": "user", "content": pending[0]}, {"role": "assistant", "content": pending[1] or "…"}]
+    return out
+
+
+def answer_footer(t: TurnResult) -> str:
+    cut = " (max_tokens cut it off)" if t.finish_reason == "length" else ""
+    return (f"finish_reason: {t.finish_reason}{cut} · {t.usage.prompt_tokens:,} → {t.usage.completion_tokens:,} "
+            f"tokens · {cost_text(t.usage)}")
+
+
+def usage_detail(t: TurnResult) -> str:
+    u = t.usage
+    source = "from the API's `usage`" if u.source == "api" else f"counted with {u.counted_with}"
+    lines = [f"{len(t.messages_sent)} messages sent; tokens {source}; {t.seconds:.1f} s.",
+             f"Price: {u.price_source}."]
+    lines += t.notes
+    return "\n\n".join(lines)
+
+
+def stats_line(session: ChatSession) -> str:
+    last = session.last
+    if last is None:
+        return "No call yet."
+    u = last.usage
+    counted = "" if u.source == "api" else " (counted)"
+    return stats_markdown([
+        ("finish_reason", last.finish_reason), (f"prompt tokens{counted}", u.prompt_tokens),
+        (f"completion tokens{counted}", u.completion_tokens), ("this call", cost_text(u)),
+        ("whole conversation", money(session.cost) if session.cost is not None else cost_text(u)),
+        ("prompt tokens over all calls", session.prompt_tokens),
+    ])
+
+
+def gauge_html(session: ChatSession) -> str:
+    last = session.last
+    if last is None:
+        return "<div class='chat-gauge'>Context window: no call yet.</div>"
+    u = last.usage
+    if not u.context_window:
+        return (f"<div class='chat-gauge'>Context window of <code>{html.escape(str(last.request.get('model')))}</code>: "
+                f"unknown (not in LiteLLM's map). Last call used {u.total_tokens:,} tokens.</div>")
+    pct = 100 * u.total_tokens / u.context_window
+    colour = "#d64545" if pct > 90 else "#e0a030" if pct > 70 else "#3c8c5a"
+    return (
+        "<div class='chat-gauge'><div>Context window after the last call: "
+        f"<b>{u.total_tokens:,}</b> of <b>{u.context_window:,}</b> tokens ({pct:.2f} %, {u.context_source})</div>"
+        "<div style='background:#e5e7eb;border-radius:4px;height:10px;margin-top:4px' role='progressbar' "
+        f"aria-valuenow='{pct:.2f}' aria-valuemin='0' aria-valuemax='100'>"
+        f"<div style='width:{max(min(pct, 100), 0.5):.2f}%;background:{colour};height:10px;border-radius:4px'>"
+        "</div></div></div>"
+    )
+
+
+def build_tab(settings: Settings, shared: dict) -> None:
+    kind0 = default_backend(settings)
+    spec0 = backend_spec(kind0)
+    gr.Markdown(INTRO)
+    session = gr.State(ChatSession())
+    with gr.Row():
+        backend = gr.Radio([(b.label, b.kind.value) for b in BACKENDS], value=kind0.value, label="Backend",
+                           scale=3, elem_id="chat-backend")
+        resend = gr.Checkbox(True, label="Resend history (off: only the system prompt and your latest message)",
+                             scale=2, elem_id="chat-resend")
+    with gr.Row():
+        model = gr.Dropdown(list(spec0.models), value=spec0.default_model, allow_custom_value=True,
+                            label="Model", scale=2, elem_id="chat-model")
+        base_url = gr.Textbox(settings.openai_base_url or "", label="Base URL (empty: the server default, else OpenAI)",
+                              placeholder="https://api.openai.com/v1 · http://localhost:11434/v1 (Ollama) · "
+                                          "http://localhost:8000/v1 (vLLM)",
+                              visible=kind0 is not BackendKind.LOCAL, scale=2, elem_id="chat-base-url")
+        api_key = gr.Textbox(label="API key (this session only; never stored, logged or shown)", type="password",
+                             placeholder="uses the server's key if it has one" if settings.openai_api_key
+                             else "sk-…", visible=kind0 is not BackendKind.LOCAL, scale=2,
+                             max_length=512, elem_id="chat-api-key")
+    backend_note = gr.Markdown(spec0.note, elem_id="chat-backend-note")
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat-transcript", buttons=["copy"],
+                                 feedback_options=None, placeholder="Say hello. Try: Hi, I'm Sam")
+            with gr.Row():
+                msg = gr.Textbox(show_label=False, placeholder="Your message (Enter sends)", scale=5,
+                                 max_length=settings.max_input_chars, elem_id="chat-input")
+                send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
+            with gr.Row():
+                retry = gr.Button("↻ Retry last turn", size="sm")
+                undo = gr.Button("↶ Undo", size="sm")
+                clear = gr.Button("Clear", size="sm")
+            stats = gr.Markdown("No call yet.", elem_id="chat-stats")
+            gauge = gr.HTML(gauge_html(ChatSession()), elem_id="chat-gauge")
+        with gr.Column(scale=2):
+            sent = gr.Code(value="[]", language="json", label="messages sent on the last call (exactly)",
+                           elem_id="chat-sent", max_lines=30, wrap_lines=True, show_line_numbers=False)
+            growth = gr.Dataframe(headers=GROWTH_HEADERS, interactive=False, label="How it grew, call by call: messages sent, prompt and answer tokens, cost (USD)",
+                                  elem_id="chat-growth", max_height=260)
+    with gr.Accordion("Settings: system prompt, max_tokens, temperature", open=False):
+        system = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt (sent first on every call)", lines=2,
+                            max_length=settings.max_input_chars)
+        with gr.Row():
+            max_tokens = gr.Slider(1, MAX_REMOTE_TOKENS, value=min(256, settings.max_new_tokens), step=1,
+                                   label="max_tokens (answer length limit; 'length' means it cut the answer)")
+            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature (0: always the likeliest)")
+        drop = gr.Checkbox(False, label="Drop the oldest turns when the conversation no longer fits the context window")
+    with gr.Accordion("Export and copy as code", open=False):
+        with gr.Row():
+            export_chat = gr.Button("Export the conversation (JSON)")
+            export_request = gr.Button("Export the last request (JSON)")
+        files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        request_view = gr.Code(value="{}", language="json", label="Last request (key redacted)", max_lines=30,
+                               wrap_lines=True)
+        code = gr.Code(language="python", label="Copy as code: the openai-python call that reproduces the last request")
+
+    views = [session, chatbot, stats, gauge, sent, growth, request_view, code]
+
+    def refresh(s: ChatSession) -> dict:
+        last = s.last
+        return {
+            session: s, chatbot: display(s), stats: stats_line(s), gauge: gauge_html(s),
+            sent: json.dumps(last.messages_sent if last else [], indent=2, ensure_ascii=False),
+            growth: s.growth_rows(), request_view: json.dumps(last.request if last else {}, indent=2,
+                                                             ensure_ascii=False),
+            code: last.code if last else "",
+        }
+
+    def stream(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
+               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool):
+        """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise."""
+        config = BackendConfig.of(kind, model_name, url if kind != BackendKind.LOCAL else None,
+                                  key if kind != BackendKind.LOCAL else None)
+        options = TurnOptions(system_prompt or "", bool(resend_history), int(n_tokens), float(temp), bool(drop_oldest))
+        try:
+            for update in run_turn(s.history, message, options, config, settings, session_spent=s.operator_spent_usd):
+                if update.result is None:
+                    yield {chatbot: display(s, (message, update.reply)),
+                           sent: json.dumps(update.messages_sent, indent=2, ensure_ascii=False)}
+                else:
+                    yield {**refresh(s.add(update.result)), msg: ""}
+        except PlaygroundError:
+            # The transcript never shows an error or a half answer; the message stays in the box for a retry.
+            yield refresh(s)
+            raise
+
+    @at_edge
+    def send_turn(s, message, *rest):
+        if not (message or "").strip():
+            yield {msg: gr.update()}  # an empty message is ignored
+            return
+        yield from stream(s, message, *rest)
+
+    @at_edge
+    def retry_turn(s, _message, *rest):
+        if not s.turns:
+            raise gr.Error("Nothing to retry yet: send a message first.", print_exception=False)
+        yield from stream(s.undo(), s.last.message, *rest)
+
+    @at_edge
+    def undo_turn(s: ChatSession) -> dict:
+        return refresh(s.undo())
+
+    @at_edge
+    def clear_chat(s: ChatSession) -> dict:
+        return refresh(s.clear())
+
+    @at_edge
+    def export_conversation(s: ChatSession, key: str) -> list[str]:
+        if not s.turns:
+            raise gr.Error("Nothing to export yet: send a message first.", print_exception=False)
+        return [download_file("conversation.json", s.export(key))]
+
+    @at_edge
+    def export_last_request(s: ChatSession, key: str) -> list[str]:
+        if not s.turns:
+            raise gr.Error("No request yet: send a message first.", print_exception=False)
+        return [download_file("last_request.json", s.last_request_json(key))]
+
+    @at_edge
+    def switch_backend(kind: str) -> dict:
+        spec = backend_spec(kind)
+        remote = spec.kind is not BackendKind.LOCAL
+        limit = settings.max_new_tokens if not remote else MAX_REMOTE_TOKENS
+        return {
+            model: gr.update(choices=list(spec.models), value=spec.default_model),
+            base_url: gr.update(visible=remote), api_key: gr.update(visible=remote),
+            backend_note: spec.note, max_tokens: gr.update(maximum=limit, value=min(256, limit)),
+        }
+
+    inputs = [session, msg, backend, model, base_url, api_key, system, resend, max_tokens, temperature, drop]
+    outputs = [*views, msg]
+    gr.on([send.click, msg.submit], send_turn, inputs, outputs, api_name="chat_turn", api_visibility="undocumented",
+          concurrency_limit=8, concurrency_id="chat")
+    retry.click(retry_turn, inputs, outputs, api_name="chat_retry", api_visibility="undocumented",
+                concurrency_limit=8, concurrency_id="chat")
+    undo.click(undo_turn, session, views, api_name="chat_undo", api_visibility="undocumented")
+    clear.click(clear_chat, session, views, api_name="chat_clear", api_visibility="undocumented")
+    export_chat.click(export_conversation, [session, api_key], files, api_name="chat_export",
+                      api_visibility="undocumented")
+    export_request.click(export_last_request, [session, api_key], files, api_name="chat_export_request",
+                         api_visibility="undocumented")
+    backend.change(switch_backend, backend, [model, base_url, api_key, backend_note, max_tokens],
+                   api_name="chat_backend", api_visibility="undocumented")
+    register_api(settings)
+
+
+def register_api(settings: Settings) -> None:
+    """`/chat`: one stateless turn for notebooks and scripts (see README, API)."""
+
+    @at_edge
+    def chat(messages: list[dict], message: str, backend: str = "local", model: str = "", base_url: str = "",
+             api_key: str = "", system_prompt: str = DEFAULT_SYSTEM_PROMPT, resend_history: bool = True,
+             max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False) -> dict:
+        """One chat turn. `messages`: the conversation so far ([{"role", "content"}], may start with a system
+        message); `message`: the new user message; `backend`: "local", "openai" or "compatible" (with `base_url`).
+        Returns the reply, finish_reason, the exact messages sent (no key), usage with cost and context, and the
+        conversation with this turn appended."""
+        history = check_history(messages or [], settings)
+        config = BackendConfig.of(backend, model, base_url or None, api_key or None)
+        options = TurnOptions(system_prompt or "", resend_history, int(max_tokens), float(temperature),
+                              drop_oldest_turns)
+        # Stateless: there is no session to cap, so only the server-wide cap protects the operator's key.
+        result = drain(run_turn(history, message or "", options, config, settings))
+        out = result.as_dict()
+        out["messages"] = [*history, {"role": "user", "content": message},
+                           {"role": "assistant", "content": result.reply}]
+        return json.loads(redact(json.dumps(out), api_key or None))
+
+    gr.api(chat, api_name="chat", concurrency_limit=8, concurrency_id="chat")

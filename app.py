@@ -23,6 +23,7 @@ log = logging.getLogger("playground")
 # (tab title, module with `build_tab(settings, shared)`), in page order.
 TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
+    ("Compare tokenizers", "playground.ui.compare"),
     ("Generate", "playground.ui.generation"),
     ("Embeddings", "playground.ui.embeddings"),
     ("Chat", "playground.ui.chat"),

@@ -6,6 +6,7 @@ never share a colour (colour = position mod a palette size > 1).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from html import escape
 
@@ -28,53 +29,63 @@ def _pieces_html(data: bytes) -> str:
     )
 
 
-def _visible_html(text: str) -> str:
+def _visible_html(text: str, line_breaks: bool = True) -> str:
     html = escape(visible(text))
-    # Keep the text's own line structure: a newline marker, then a real line break.
-    return html.replace("↵", "↵<br>")
+    # Keep the text's own line structure: a newline marker, then a real line break
+    # (not in the aligned comparison, where a break would push one row out of line).
+    return html.replace("↵", "↵<br>") if line_breaks else html
+
+
+class ChipPainter:
+    """Draws the segments of one tokenizer's result; shared by the highlighter and the comparison."""
+
+    def __init__(self, tokenizer: Tokenizer, encoded: Encoded, limit: int, extra_title: Sequence[str] | None = None,
+                 line_breaks: bool = True):
+        self.tokenizer, self.encoded, self.line_breaks = tokenizer, encoded, line_breaks
+        self.shown = min(limit, len(encoded))
+        self.segments, self.stopped_at = segments(encoded, limit)
+        self.ids = encoded.ids[: self.shown].tolist()
+        self.strings = tokenizer.token_strings(self.ids)
+        self.pieces = tokenizer.token_bytes(self.ids)
+        self.special = encoded.special[: self.shown].tolist()
+        self.extra_title = extra_title
+
+    def _title(self, i: int) -> str:
+        parts = [f"token #{i}", f"id {self.ids[i]}", f"vocab {self.strings[i]!r}", f"bytes {self.pieces[i].hex(' ') or '—'}"]
+        if self.extra_title:
+            parts.append(self.extra_title[i])
+        return _attr(" · ".join(parts))
+
+    def _chip(self, i: int, inner: str, extra: str = "") -> str:
+        unknown = " unk" if self.ids[i] == self.tokenizer.unk_id else ""
+        cls = f"tok c{i % PALETTE}{' special' if self.special[i] else ''}{unknown}{extra}"
+        return f'<span class="{cls}" title="{self._title(i)}" data-id="{self.ids[i]}">{inner}</span>'
+
+    def segment(self, seg: Segment) -> str:
+        text = self.encoded.text
+        if seg.kind == "gap":
+            return (
+                f'<span class="gap" title="{_attr("not inside any token: dropped or folded into a marker by this tokenizer")}">'
+                f"{_visible_html(text[seg.start:seg.end], self.line_breaks)}</span>"
+            )
+        if seg.kind == "token":
+            i = seg.tokens[0]
+            if seg.start == seg.end:  # an added special token: [CLS], <s>, …
+                return self._chip(i, escape(self.strings[i]))
+            return self._chip(i, _visible_html(text[seg.start:seg.end], self.line_breaks))
+        chips = [self._chip(i, _pieces_html(self.pieces[i]), " part") for i in seg.tokens]
+        return _group_html(seg, text, chips)
 
 
 def render_chips(
     tokenizer: Tokenizer, encoded: Encoded, *, limit: int, extra_title: Sequence[str] | None = None,
 ) -> str:
     """Chips for the first `limit` tokens; a note says how many more there are."""
-    segs, stopped_at = segments(encoded, limit)
-    shown = min(limit, len(encoded))
-    ids = encoded.ids[:shown].tolist()
-    strings = tokenizer.token_strings(ids)
-    pieces = tokenizer.token_bytes(ids)
-    special = encoded.special[:shown].tolist()
-    text = encoded.text
-
-    def title(i: int) -> str:
-        parts = [f"token #{i}", f"id {ids[i]}", f"vocab {strings[i]!r}", f"bytes {pieces[i].hex(' ') or '—'}"]
-        if extra_title:
-            parts.append(extra_title[i])
-        return _attr(" · ".join(parts))
-
-    def chip(i: int, inner: str, extra: str = "") -> str:
-        unknown = " unk" if ids[i] == tokenizer.unk_id else ""
-        cls = f"tok c{i % PALETTE}{' special' if special[i] else ''}{unknown}{extra}"
-        return f'<span class="{cls}" title="{title(i)}" data-id="{ids[i]}">{inner}</span>'
-
-    out: list[str] = []
-    for seg in segs:
-        if seg.kind == "gap":
-            out.append(
-                f'<span class="gap" title="{_attr("not inside any token: dropped or folded into a marker by this tokenizer")}">'
-                f"{_visible_html(text[seg.start:seg.end])}</span>"
-            )
-        elif seg.kind == "token":
-            i = seg.tokens[0]
-            if seg.start == seg.end:  # an added special token: [CLS], <s>, …
-                out.append(chip(i, escape(strings[i])))
-            else:
-                out.append(chip(i, _visible_html(text[seg.start:seg.end])))
-        else:
-            out.append(_group_html(seg, text, [chip(i, _pieces_html(pieces[i]), " part") for i in seg.tokens]))
-    if shown < len(encoded):
+    painter = ChipPainter(tokenizer, encoded, limit, extra_title)
+    out = [painter.segment(seg) for seg in painter.segments]
+    if painter.shown < len(encoded):
         out.append(
-            f'<div class="more">… and {len(encoded) - shown:,} more tokens (from character {stopped_at:,}); '
+            f'<div class="more">… and {len(encoded) - painter.shown:,} more tokens (from character {painter.stopped_at:,}); '
             "the counts and downloads include them all.</div>"
         )
     if not out:
@@ -125,3 +136,50 @@ def cost_table_html(rows: Sequence[object], n_tokens: int, source: str) -> str:
         f"<th>… as output</th><th>context window used</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
         f'<div class="source">Prices and context windows: {escape(source)}.</div>'
     )
+
+
+def comparison_html(comparison: object, columns: Sequence[tuple[int, int]], limit_tokens: int) -> str:
+    """Aligned rows: one column per shared span of text, one row per tokenizer.
+
+    Column edges are positions no tokenizer has a token across, so each token sits in exactly
+    one column and the same words line up down the rows. Columns whose inside some
+    tokenizers cut and others do not are marked as disagreements.
+    """
+    text: str = getattr(comparison, "text")
+    if not columns:
+        return '<div class="chips"><span class="empty">Type some text to compare its tokens.</span></div>'
+    disputed = set(getattr(comparison, "disputed").tolist())
+    rows = getattr(comparison, "rows")
+    header = ['<th class="lbl">text</th>']
+    for a, b in columns:
+        cuts = [p for p in range(a + 1, b) if p in disputed]
+        cls = ' class="disputed"' if cuts else ""
+        title = f' title="{_attr(f"tokenizers disagree inside this span (at characters {cuts[:6]})")}"' if cuts else ""
+        header.append(f"<th{cls}{title}>{_visible_html(text[a:b], line_breaks=False)}</th>")
+    body = [f"<tr>{''.join(header)}</tr>"]
+    for row in rows:
+        label = escape(getattr(row, "label"))
+        result = getattr(row, "result")
+        if result is None:
+            body.append(f'<tr><th class="lbl">{label}</th><td class="row-error" colspan="{max(1, len(columns))}">'
+                        f"⚠ {escape(getattr(row, 'error') or '')}</td></tr>")
+            continue
+        painter = ChipPainter(result.tokenizer, result.encoded, limit_tokens, line_breaks=False)
+        cells: list[list[str]] = [[] for _ in columns]
+        col_starts = [a for a, _ in columns]
+        last_end = columns[-1][1] if columns else 0
+        for seg in painter.segments:
+            if seg.start > last_end or (seg.start == last_end and seg.end > seg.start):
+                continue  # beyond the shown part of the text
+            k = max(0, bisect.bisect_right(col_starts, seg.start) - 1)
+            if seg.kind == "gap":  # a dropped run may straddle columns: split it at their edges
+                while k < len(columns) and columns[k][0] < seg.end:
+                    a, b = max(seg.start, columns[k][0]), min(seg.end, columns[k][1])
+                    cells[k].append(painter.segment(Segment("gap", a, b)))
+                    k += 1
+            else:
+                cells[min(k, len(columns) - 1)].append(painter.segment(seg))
+        tds = "".join(f"<td>{''.join(c)}</td>" for c in cells)
+        count = f'<small>{result.stats.tokens:,} tokens</small>'
+        body.append(f'<tr><th class="lbl">{label}<br>{count}</th>{tds}</tr>')
+    return f'<div class="cmp-scroll"><table class="cmp chips">{"".join(body)}</table></div>'

@@ -285,3 +285,26 @@ def test_backend_registry_is_data():
 
     assert len({b.kind for b in BACKENDS}) == len(BACKENDS) == len(BackendKind)
     assert len({b.label for b in BACKENDS}) == len(BACKENDS)
+
+
+def test_session_accounts_undo_and_export(fake, settings):
+    from playground.chat.session import ChatSession
+
+    operator = replace(settings, openai_api_key=OPERATOR_KEY, openai_base_url=fake.base_url)
+    config = BackendConfig.of("openai", "gpt-4o-mini")
+    s = ChatSession()
+    for message in ("Hi, I'm Sam", "What's my name?"):
+        s = s.add(drain(run_turn(s.history, message, TurnOptions(), config, operator, ledger=SpendLedger())))
+    assert [m["content"] for m in s.history] == ["Hi, I'm Sam", "You said: Hi, I'm Sam", "What's my name?",
+                                                 "Your name is Sam."]
+    assert s.cost == pytest.approx(sum(t.usage.cost for t in s.turns))
+    assert s.operator_spent_usd == pytest.approx(s.cost)
+    rows = s.growth_rows()
+    assert [r[1] for r in rows] == [2, 4] and rows[1][2] > rows[0][2]  # the prompt grows every turn
+    undone = s.undo()
+    assert len(undone.turns) == 1 and undone.operator_spent_usd == s.operator_spent_usd  # spent stays spent
+    exported = json.loads(s.export(OPERATOR_KEY))
+    assert exported["messages"] == s.history and len(exported["calls"]) == 2
+    assert OPERATOR_KEY not in s.export(OPERATOR_KEY) + s.last_request_json(OPERATOR_KEY)
+    unpriced = s.add(turn(fake, settings, s.history, "Hello", model="my-local-llama"))
+    assert unpriced.cost is None and unpriced.growth_rows()[-1][5] == "no price listed"

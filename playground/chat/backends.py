@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 from playground.chat.errors import BackendError, NoApiKey
 from playground.errors import InvalidInput, UnknownName
+from playground.generation.catalogue import DEFAULT_MODEL as DEFAULT_LOCAL_MODEL
+from playground.generation.catalogue import MODELS as LOCAL_MODELS
 from playground.settings import Settings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -48,8 +50,8 @@ class BackendSpec:
 
 BACKENDS: tuple[BackendSpec, ...] = (
     BackendSpec(
-        BackendKind.LOCAL, "Local model (offline, no key)", "HuggingFaceTB/SmolLM2-135M-Instruct",
-        ("HuggingFaceTB/SmolLM2-135M-Instruct",), False,
+        BackendKind.LOCAL, "Local model (offline, no key)", DEFAULT_LOCAL_MODEL,
+        tuple(m.id for m in LOCAL_MODELS), False,
         "Runs on this server with the Generation tab's models. Same message semantics, no key, no network.",
     ),
     BackendSpec(

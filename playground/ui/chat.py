@@ -140,7 +140,8 @@ def build_tab(settings: Settings, shared: dict) -> None:
         system = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt (sent first on every call)", lines=2,
                             max_length=settings.max_input_chars)
         with gr.Row():
-            max_tokens = gr.Slider(1, MAX_REMOTE_TOKENS, value=min(256, settings.max_new_tokens), step=1,
+            limit0 = settings.max_new_tokens if kind0 is BackendKind.LOCAL else MAX_REMOTE_TOKENS
+            max_tokens = gr.Slider(1, limit0, value=min(256, limit0), step=1,
                                    label="max_tokens (answer length limit; 'length' means it cut the answer)")
             temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature (0: always the likeliest)")
         drop = gr.Checkbox(False, label="Drop the oldest turns when the conversation no longer fits the context window")

@@ -86,7 +86,10 @@ def get(model_id: str) -> EmbeddingModelSpec:
 
 
 def get_sentence_model(model_id: str) -> EmbeddingModelSpec:
-    spec = get(model_id)
+    name = (model_id or "").strip()
+    spec = _BY_ID.get(name) or _BY_HUB.get(name)
+    if spec is None:
+        raise UnknownName("sentence-embedding model", name, [s.id for s in MODELS if s.sentence])
     if not spec.sentence:
         raise UnknownName("sentence-embedding model", model_id, [s.id for s in MODELS if s.sentence],
                           hint=f"{spec.label} gives token vectors only: use it under 'Contextual token embeddings'.")

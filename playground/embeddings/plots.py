@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 QUERY_COLOUR = "#d62728"
+# Distinct label colours, none of them the query's red.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 LINE_COLOUR = "rgba(214, 39, 40, 0.35)"
 
 
@@ -28,13 +30,14 @@ def sentence_map(coords: np.ndarray, texts: Sequence[str], labels: Sequence[str]
                                  hoverinfo="skip", showlegend=False))
     rank = {i: (r + 1, s) for r, (i, s) in enumerate(neighbours)}
     groups = sorted(set(labels)) if labels else [None]
-    for group in groups:
+    for number, group in enumerate(groups):
         idx = [i for i in range(len(texts)) if labels is None or labels[i] == group]
         hover = [_hover(texts[i]) + (f"<br><b>neighbour #{rank[i][0]}</b>, cosine {rank[i][1]:.3f}" if i in rank else "")
                  for i in idx]
         fig.add_trace(go.Scatter(
             x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=group or "texts",
-            marker={"size": [12 if i in rank else 8 for i in idx], "line": {"width": [2 if i in rank else 0 for i in idx],
+            marker={"color": PALETTE[number % len(PALETTE)],
+                    "size": [12 if i in rank else 8 for i in idx], "line": {"width": [2 if i in rank else 0 for i in idx],
                                                                           "color": QUERY_COLOUR}},
             text=hover, hovertemplate="%{text}<extra></extra>", showlegend=labels is not None,
         ))
@@ -55,8 +58,8 @@ def heatmap(matrix: np.ndarray, labels: Sequence[str], title: str, zmin: float =
     short = [t if len(t) <= 40 else t[:39] + "…" for t in labels]
     # Duplicate short labels would merge on a categorical axis: number them.
     ticks = [f"{i + 1}. {t}" for i, t in enumerate(short)]
-    fig = go.Figure(go.Heatmap(z=np.round(matrix, 3), x=ticks, y=ticks, zmin=zmin, zmax=zmax, colorscale="RdBu",
-                               reversescale=True, hovertemplate="%{y}<br>%{x}<br>cosine %{z:.3f}<extra></extra>",
+    fig = go.Figure(go.Heatmap(z=np.round(matrix, 3), x=[str(i + 1) for i in range(len(labels))], y=ticks, zmin=zmin, zmax=zmax, colorscale="RdBu",
+                               reversescale=True, hovertemplate="%{y}<br>with text %{x}<br>cosine %{z:.3f}<extra></extra>",
                                texttemplate="%{z:.2f}" if len(labels) <= 12 else None))
     fig.update_layout(title=title, height=max(360, 26 * len(labels) + 160), margin={"l": 10, "r": 10, "t": 50, "b": 10},
                       yaxis={"autorange": "reversed"})

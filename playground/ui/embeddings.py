@@ -76,11 +76,9 @@ def _neighbour_rows(result: SearchResult) -> list[list[Any]]:
 
 
 def _search_status(result: SearchResult) -> str:
-    stats = stats_markdown([
-        ("texts", len(result.texts)), ("dimensions", result.dimensions),
-        ("corpus", "encoded now" if result.encoded_now else "from cache (not re-encoded)"),
-        ("seconds", result.seconds),
-    ])
+    stats = stats_markdown([("texts", len(result.texts)), ("dimensions per vector", result.dimensions),
+                            ("cosine nearest neighbours", len(result.neighbours)), ("s", result.seconds)])
+    stats += " · corpus " + ("encoded now" if result.encoded_now else "vectors from the cache (not re-encoded)")
     return "\n\n".join([stats, *(f"ℹ {note}" for note in result.notes)])
 
 
@@ -99,27 +97,48 @@ def build_tab(settings: Settings, shared: dict) -> None:
             _train_view(settings)
 
     @at_edge
-    def start_warming() -> str:
+    def start_warming() -> dict:
         state = warmup.start()
-        return "" if state.ready else f"⏳ {state.describe()} It loads in the background; PCA and t-SNE work meanwhile."
+        if state.ready:
+            return {umap_note: ""}
+        return {umap_note: f"⏳ {state.describe()} It loads in the background; PCA and t-SNE work meanwhile.",
+                poll: gr.Timer(active=True)}
+
+    # While UMAP warms, poll its status so the note clears itself when it is ready.
+    poll = gr.Timer(3, active=False)
+
+    @at_edge
+    def poll_warmup() -> dict:
+        state = warmup.status()
+        if state.state == "warming":
+            return {umap_note: f"⏳ {state.describe()} It loads in the background; PCA and t-SNE work meanwhile."}
+        note = "" if state.ready else f"⚠ {state.describe()}"
+        return {umap_note: note, poll: gr.Timer(active=False)}
+
+    poll.tick(poll_warmup, None, [umap_note, poll], api_name="embeddings_warm_status", api_visibility="undocumented",
+              show_progress="hidden")
 
     # Warm UMAP the first time someone opens this tab, so it is ready when they pick it.
+    # and draw the first map (cheap after the first time: the corpus vectors are cached).
     if parent is not None and hasattr(parent, "select"):
-        parent.select(start_warming, None, umap_note, api_name="embeddings_warm", api_visibility="undocumented",
-                      show_progress="hidden")
+        run, inputs, outputs = sentences["refresh"]
+        parent.select(start_warming, None, [umap_note, poll], api_name="embeddings_warm", api_visibility="undocumented",
+                      show_progress="hidden").then(run, inputs, outputs, api_name="embed_search_on_open",
+                                                   api_visibility="undocumented")
     @at_edge
     def umap_chosen(method: str) -> Any:
-        return start_warming() if method == "UMAP" else gr.skip()
+        return start_warming() if method == "UMAP" else {}
 
     sentences["projection"].change(
-        umap_chosen, sentences["projection"], umap_note,
+        umap_chosen, sentences["projection"], [umap_note, poll],
         api_name="embeddings_warm_umap", api_visibility="undocumented", show_progress="hidden")
     register_api(settings)
 
 
 def _sentences_view(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
     gr.Markdown("Type a corpus (one text per line) and a query: the closest texts by cosine similarity, and a map.")
-    corpus_state = gr.State(None)  # this visitor's Corpus with labels (example set or upload)
+    # This visitor's Corpus with labels (example set or upload); starts as the example set.
+    corpus_state = gr.State(Corpus(list(examples.TEXTS), list(examples.LABELS)))
     with gr.Row():
         with gr.Column(scale=3):
             corpus = gr.Textbox("\n".join(examples.TEXTS), lines=10, max_lines=16, label="Corpus: one text per line",
@@ -220,7 +239,7 @@ def _sentences_view(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any
         api_name="embeddings_columns_after_upload")
     gr.on([text_col.input, label_col.input], columns_chosen, [table_state, text_col, label_col], [corpus, corpus_state],
           api_name="embeddings_columns", api_visibility="undocumented")
-    return {"projection": projection}
+    return {"projection": projection, "refresh": (run, inputs, outputs)}
 
 
 def _words_view(settings: Settings) -> None:
@@ -388,7 +407,8 @@ def _train_view(settings: Settings) -> None:
                      progress: gr.Progress) -> dict:
         progress(0, desc="building the vocabulary")
         trained = w2v.train(sequences, p, metadata, lambda f, msg: progress(f, desc=msg), source)
-        example = next(iter(trained.kv.index_to_key), "")
+        # Suggest an item to ask about: the first one with metadata (a song with a title), else the commonest.
+        example = next((i for i in metadata if i in trained.kv.key_to_index), next(iter(trained.kv.index_to_key), ""))
         return {trained_state: trained, trained_info: "✔ " + trained.describe(), item: example}
 
     @at_edge

@@ -14,7 +14,12 @@ import pytest
 from playground.errors import InvalidInput, NotAllowed, UnknownName
 from playground.generation import catalogue, models
 from playground.generation.engine import (
-    GenerationFailed, GenerationRequest, generate_stream, model_context_length, prepare, render_prompt,
+    GenerationFailed,
+    GenerationRequest,
+    generate_stream,
+    model_context_length,
+    prepare,
+    render_prompt,
 )
 from playground.generation.snippet import copy_as_code
 from playground.generation.view import generated_html, prompt_html

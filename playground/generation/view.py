@@ -34,7 +34,8 @@ CHIPS_CSS = """
              font-size: 12px; white-space: nowrap; }
 .gtok:hover .tip { display: block; }
 .tip table { border-collapse: collapse; }
-.tip td { padding: 1px 6px; }
+.tip td, .tip th { padding: 1px 6px; text-align: left; }
+.tip th { font-weight: 600; color: #57606a; border-bottom: 1px solid #d0d7de; }
 .tip tr.chosen td { font-weight: 700; background: #fff8c5; }
 .tip .bar { display: inline-block; height: 8px; background: #2da44e; border-radius: 2px; vertical-align: middle; }
 .legend { font-size: 12px; color: #57606a; margin: 2px 0 6px; font-family: system-ui, sans-serif; }
@@ -74,7 +75,8 @@ def _tip(step: TokenStep, view: Any) -> str:
     if step.id not in {t for t, _, _ in step.top}:
         rows.append(f'<tr class="chosen"><td>{_piece_html(view.token_bytes([step.id])[0])}</td><td>{step.id}</td>'
                     f"<td>{step.prob:.2%} (sampled)</td></tr>")
-    return f'<span class="tip"><table>{"".join(rows)}</table></span>'
+    head = "<tr><th>top 5 at this step</th><th>id</th><th>probability</th></tr>"
+    return f'<span class="tip"><table>{head}{"".join(rows)}</table></span>'
 
 
 def generated_html(steps: Sequence[TokenStep], spec_view: Any, *, by_probability: bool, limit: int) -> str:

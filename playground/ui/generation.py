@@ -115,12 +115,13 @@ def build_tab(settings: Settings, shared: dict) -> None:
             max_new = gr.Slider(1, settings.max_new_tokens, value=min(128, settings.max_new_tokens), step=1,
                                 label="max new tokens", elem_id="gen-max-new")
             decoding = gr.Radio([GREEDY, SAMPLING], value=GREEDY, label="Decoding", elem_id="gen-decoding")
-            with gr.Row():
-                temperature = gr.Slider(0.05, 2.0, value=0.7, step=0.05, label="temperature", interactive=False)
-                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="top-p", interactive=False)
-            with gr.Row():
-                top_k = gr.Slider(0, 200, value=50, step=1, label="top-k (0 = off)", interactive=False)
-                seed = gr.Number(42, precision=0, label="seed (same seed → same output)", interactive=False)
+            with gr.Group(visible=False) as sampling_box:  # shown only when sampling: greedy ignores them
+                with gr.Row():
+                    temperature = gr.Slider(0.05, 2.0, value=0.7, step=0.05, label="temperature")
+                    top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="top-p")
+                with gr.Row():
+                    top_k = gr.Slider(0, 200, value=50, step=1, label="top-k (0 = off)")
+                    seed = gr.Number(42, precision=0, label="seed (same seed → same output; empty = random)")
             repetition = gr.Slider(0.8, 2.0, value=1.0, step=0.05, label="repetition penalty (1 = none)")
             colour = gr.Radio(["position", "probability"], value="probability", label="Colour generated tokens by")
     with gr.Accordion("The prompt as the model reads it", open=True):
@@ -207,7 +208,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
           trigger_mode="always_last", show_progress="minimal", concurrency_limit=4, concurrency_id="gen-preview")
     mode.change(lambda m: {chat_box: gr.update(visible=m == CHAT), raw: gr.update(visible=m == RAW)}, mode,
                 [chat_box, raw], api_name="generation_mode", api_visibility="undocumented", queue=False)
-    decoding.change(lambda d: [gr.update(interactive=d == SAMPLING)] * 4, decoding, [temperature, top_p, top_k, seed],
+    decoding.change(lambda d: gr.update(visible=d == SAMPLING), decoding, sampling_box,
                     api_name="generation_decoding", api_visibility="undocumented", queue=False)
     gr.on([run_btn.click, user.submit], arm, stop_state, stop_state, api_name="generation_arm",
           api_visibility="undocumented", queue=False).then(

@@ -1,0 +1,49 @@
+"""The Generate tab through the launched app: the `/generate` endpoint and a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import screenshot
+
+pytestmark = pytest.mark.slow
+
+
+def test_generate_endpoint_with_messages(client):
+    out = client.predict(messages=[{"role": "user", "content": "What is the capital of France?"}],
+                         max_new_tokens=40, api_name="/generate")
+    assert "Paris" in out["text"] and out["stop_reason"] == "eos"
+    assert out["ids"][-1] == 2 and len(out["ids"]) == out["stats"]["new_tokens"]  # 2 = <|im_end|>
+    assert all(0 < t["prob"] <= 1 and len(t["top"]) == 5 for t in out["tokens"])
+    assert out["prompt_ids"][0] == 1  # <|im_start|>
+
+
+def test_generate_endpoint_with_a_raw_prompt_and_the_cap(client):
+    out = client.predict(prompt="Once upon a time", max_new_tokens=5, api_name="/generate")
+    assert out["stop_reason"] == "max_new_tokens" and len(out["ids"]) == 5 and out["text"]
+
+
+def test_generate_endpoint_refuses_an_empty_prompt_clearly(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="The prompt is empty"):
+        client.predict(prompt="  ", api_name="/generate")
+
+
+@pytest.mark.browser
+def test_generate_tab_in_a_browser(page):
+    page.get_by_role("tab", name="Generate").click()
+    prompt = page.locator("#gen-prompt")
+    prompt.locator(".tok.special").first.wait_for(timeout=60_000)  # the chat template, rendered on load
+    assert "assistant" in prompt.inner_text()
+    page.locator("#gen-run").click()
+    status = page.locator("#gen-status")
+    status.get_by_text("Stop reason").wait_for(timeout=90_000)
+    assert "end-of-turn token" in status.inner_text()
+    chips = page.locator("#gen-chips .gtok")
+    assert chips.count() >= 3
+    assert "Paris" in page.locator("#gen-output textarea").input_value()
+    assert "tokens/s" in page.locator("#gen-stats").inner_text()
+    chips.nth(1).hover()  # the top-5 tooltip, in the screenshot
+    assert chips.nth(1).locator(".tip").is_visible()
+    screenshot(page, "generation")

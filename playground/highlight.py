@@ -106,17 +106,10 @@ def tokenize_text(
     if stats.lost_bytes:
         notes.append(f"{stats.lost_bytes} byte(s) of this text are not in the tokenizer's vocabulary and were "
                      "skipped: decoding these ids will not give the text back.")
-    if not allow_special and _contains_special_text(clean, tokenizer):
+    if not allow_special and tokenizer.contains_special_text(clean):
         notes.append("The text contains special-token strings; they were tokenized as plain text. "
                      "Tick 'Allow special tokens' to let them act as control tokens.")
     return Highlight(tokenizer, encoded, stats, notes)
-
-
-def _contains_special_text(text: str, tokenizer: Tokenizer) -> bool:
-    if "<" not in text and "[" not in text:
-        return False
-    specials = tokenizer.token_strings(sorted(tokenizer.special_ids)[:2000])
-    return any(s and s in text for s in specials)
 
 
 def parse_ids(raw: str) -> list[int]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+
+import numpy as np
 from html import escape
 
 from playground.tokenization.backends import Tokenizer
@@ -164,10 +166,12 @@ def comparison_html(comparison: object, columns: Sequence[tuple[int, int]], limi
             body.append(f'<tr><th class="lbl">{label}</th><td class="row-error" colspan="{max(1, len(columns))}">'
                         f"⚠ {escape(getattr(row, 'error') or '')}</td></tr>")
             continue
-        painter = ChipPainter(result.tokenizer, result.encoded, limit_tokens, line_breaks=False)
+        last_end = columns[-1][1]
+        # Only the tokens that start inside the shown columns are drawn (the view may cover far less text).
+        in_view = int(np.searchsorted(result.encoded.starts, last_end, side="right"))
+        painter = ChipPainter(result.tokenizer, result.encoded, min(limit_tokens, in_view), line_breaks=False)
         cells: list[list[str]] = [[] for _ in columns]
         col_starts = [a for a, _ in columns]
-        last_end = columns[-1][1] if columns else 0
         for seg in painter.segments:
             if seg.start > last_end or (seg.start == last_end and seg.end > seg.start):
                 continue  # beyond the shown part of the text

@@ -7,6 +7,7 @@ Every per-family quirk (tiktoken's raw bytes, byte-level 'Ä ', SentencePiece 'â–
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,6 +77,30 @@ class Tokenizer(ABC):
         bytes silently skips them, so decoding does not give the text back). 0 when exact."""
         return 0
 
+    _byte_lengths: np.ndarray | None = None
+
+    def byte_lengths(self) -> np.ndarray:
+        """Bytes per token id, built once: a table lookup beats decoding 400k tokens per request."""
+        if self._byte_lengths is None:
+            ids = range(self.vocab_size)
+            lengths = np.zeros(self.vocab_size, dtype=np.int64)
+            for i, piece in zip(ids, self._all_pieces()):
+                lengths[i] = len(piece)
+            self._byte_lengths = lengths
+        return self._byte_lengths
+
+    def _all_pieces(self) -> list[bytes]:
+        return self.token_bytes(range(self.vocab_size))
+
+    _special_pattern: re.Pattern[str] | None = None
+
+    def contains_special_text(self, text: str) -> bool:
+        """Does the text contain a special token's string (e.g. a typed '<|endoftext|>')?"""
+        if self._special_pattern is None:
+            strings = sorted({s for s in self.token_strings(sorted(self.special_ids)) if s}, key=len, reverse=True)
+            self._special_pattern = re.compile("|".join(map(re.escape, strings))) if strings else re.compile(r"(?!x)x")
+        return self._special_pattern.search(text) is not None
+
 
 # --- tiktoken ---------------------------------------------------------------------------------
 
@@ -98,8 +123,7 @@ class TiktokenTokenizer(Tokenizer):
     def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
         ids_list = self.raw_encode(text, allow_special=allow_special)
         ids = np.asarray(ids_list, dtype=np.int64)
-        lengths = np.fromiter(map(len, self._enc.decode_tokens_bytes(ids_list)), dtype=np.int64, count=len(ids_list))
-        starts, ends = char_offsets_from_byte_lengths(text, lengths)
+        starts, ends = char_offsets_from_byte_lengths(text, self.byte_lengths()[ids])
         special = np.isin(ids, self._special_array) if allow_special else np.zeros(len(ids), dtype=bool)
         return Encoded(text, ids, starts, ends, special)
 
@@ -112,6 +136,15 @@ class TiktokenTokenizer(Tokenizer):
 
     def token_bytes(self, ids: Sequence[int]) -> list[bytes]:
         return [self._enc.decode_single_token_bytes(i) for i in ids]
+
+    def _all_pieces(self) -> list[bytes]:
+        pieces = []
+        for i in range(self.vocab_size):
+            try:
+                pieces.append(self._enc.decode_single_token_bytes(i))
+            except KeyError:  # o200k leaves ids unassigned
+                pieces.append(b"")
+        return pieces
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         # tiktoken's vocabulary *is* bytes; a partial character is written as \xNN, never as "ï¿½".
@@ -211,19 +244,13 @@ class HFTokenizer(Tokenizer):
         # [UNK] is "special" to transformers, but to a learner it is a failed lookup, counted apart.
         self.special_ids = self.special_ids - {self.unk_id}
         self._special_array = np.fromiter(self.special_ids, dtype=np.int64)
-        self._byte_lengths: np.ndarray | None = None  # per id, built on first use
         max_len = getattr(hf_tokenizer, "model_max_length", None)
         self.model_max_length = max_len if isinstance(max_len, int) and max_len < 10**8 else None
 
     def lost_bytes(self, encoded: Encoded) -> int:
         if self.family is not Family.BYTE_BPE or not len(encoded):
             return 0
-        if self._byte_lengths is None:
-            ids = range(self.vocab_size)
-            self._byte_lengths = np.fromiter(
-                (len(self._piece_bytes(i, p)) for i, p in zip(ids, self.token_strings(ids))), dtype=np.int64
-            )
-        carried = int(self._byte_lengths[encoded.ids[~encoded.special]].sum())
+        carried = int(self.byte_lengths()[encoded.ids[~encoded.special]].sum())
         in_tokens = encoded.text.encode("utf-8")
         return max(0, len(in_tokens) - carried)
 

@@ -1,0 +1,59 @@
+"""Comparison path vs the sum of each library's own encode, on 100 KB of mixed text.
+
+    .venv/bin/python bench/compare_speed.py [--chars 100000] [--repeat 5]
+
+Target (issue 3): compare(...) for N tokenizers stays within 1.5x the sum of the N raw
+encodes plus a fixed overhead. The fixed overhead is measured as compare() on a one-character
+text (loading excluded: tokenizers are cached per process). The comparison also builds
+what the tab shows: the aligned view (first 2,000 characters) and the summary table.
+Method: median of --repeat runs after one warm-up, same process, same text. Every
+tokenizer available offline is used (7 here; the Hub ones are not reachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from common import machine, median_time, mixed_text
+
+from playground.compare import columns, compare, offline_choices
+from playground.render import comparison_html
+from playground.settings import Settings
+from playground.tokenization import catalogue
+from playground.tokenization.load import load_tokenizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chars", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    settings = Settings(offline=True)
+    settings.apply_to_process()
+    names = offline_choices(settings)
+    text = mixed_text(args.chars)
+    toks = [load_tokenizer(catalogue.get(n), settings) for n in names]
+
+    def raw_all() -> None:
+        for tok in toks:  # each library's own encode, as a user of that library would call it
+            tok.raw_encode(text, add_special_tokens=False)
+
+    def view(sample: str) -> None:
+        comparison = compare(sample, names, settings)
+        comparison_html(comparison, columns(comparison.cuts, comparison.boundaries, 2_000), settings.max_view_tokens)
+        comparison.table()
+
+    raw_s = median_time(raw_all, args.repeat)
+    fixed_s = median_time(lambda: view("a"), args.repeat)
+    full_s = median_time(lambda: view(text), args.repeat)
+    print(f"# Compare {len(names)} tokenizers on {len(text):,} chars, {machine()}")
+    print(f"tokenizers: {', '.join(names)}")
+    print(f"sum of raw encodes : {raw_s * 1000:8.1f} ms")
+    print(f"fixed overhead     : {fixed_s * 1000:8.1f} ms  (compare + view on a 1-char text)")
+    print(f"compare + view     : {full_s * 1000:8.1f} ms")
+    print(f"ratio (full - fixed) / raw = {(full_s - fixed_s) / raw_s:.2f}x   (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

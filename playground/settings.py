@@ -90,20 +90,23 @@ class Settings:
 
     @classmethod
     def from_args(cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-        """Command-line flags over the environment."""
+        """Command-line flags over the environment: one `--flag` per setting, so none is forgotten."""
         base = cls.from_env(environ)
-        parser = argparse.ArgumentParser(description="LLM Tokens & Embeddings Playground")
-        parser.add_argument("--host", help=f"interface to listen on (default {base.host})")
-        parser.add_argument("--port", type=int, help=f"port (default {base.port})")
-        parser.add_argument("--share", action="store_true", default=None, help="also open a public gradio.live link")
-        parser.add_argument("--offline", action="store_true", default=None, help="never contact the Hugging Face Hub")
-        parser.add_argument("--online", dest="offline", action="store_false", help="assume the Hub is reachable")
-        parser.add_argument("--auth", help="protect the app with user:password")
-        parser.add_argument("--cache-dir", type=Path, help="offline pack and caches")
-        parser.add_argument("--max-input-chars", type=int)
-        parser.add_argument("--max-new-tokens", type=int)
-        parser.add_argument("--no-custom-models", dest="allow_custom_models", action="store_false", default=None,
-                            help="refuse user-typed Hugging Face ids")
+        parser = argparse.ArgumentParser(
+            description="LLM Tokens & Embeddings Playground. Every flag can also be set as PLAYGROUND_<NAME> "
+                        "in the environment or a .env file.")
+        for f in fields(cls):
+            if f.name in _NOT_FLAGS:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            default = getattr(base, f.name)
+            if str(f.type) in {"bool", "bool | None"}:
+                parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                    help=f"{_HELP.get(f.name, '')} (now: {default})")
+            else:
+                parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(),
+                                    type=lambda raw, name=f.name, kind=f.type: _convert(name, kind, raw),
+                                    help=f"{_HELP.get(f.name, '')} (now: {'set' if f.name == 'auth' and default else default})")
         args = parser.parse_args(argv)
         overrides = {k: v for k, v in vars(args).items() if v is not None}
         return replace(base, **overrides)
@@ -137,6 +140,23 @@ class Settings:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         if self.offline:
             os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+# Secrets never on the command line (other users of the machine can read it); `auth` is
+# the exception operators expect (`--auth user:password`); `--help` and `repr` never show it.
+_NOT_FLAGS = {"openai_api_key"}
+_HELP = {
+    "host": "interface to listen on", "port": "port", "share": "also open a public gradio.live link",
+    "auth": "protect the app with user:password", "offline": "never contact the Hugging Face Hub",
+    "cache_dir": "offline pack and caches", "max_input_chars": "longest text accepted",
+    "max_view_tokens": "token chips drawn in the page", "max_new_tokens": "cap on generated tokens",
+    "max_corpus_texts": "most texts in an embedding corpus", "max_corpus_text_chars": "longest corpus text",
+    "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids",
+    "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
+    "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
+    "openai_base_url": "OpenAI-compatible server for the chat tab", "chat_timeout_s": "chat request timeout",
+    "spend_cap_session_usd": "operator-key spend per visitor", "spend_cap_total_usd": "operator-key spend in total",
+}
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

@@ -26,7 +26,7 @@ def test_local_turn_with_history_counts_tokens_with_the_model(settings):
     u = result.usage
     assert u.prompt_tokens == len(ids) and u.source == "counted" and "tokenizer" in u.counted_with
     assert 1 <= u.completion_tokens <= 12 and result.finish_reason in {"stop", "length"}
-    assert u.cost is None and u.price_source.startswith("runs on this server")
+    assert u.free and u.cost == 0.0 and u.price_source.startswith("runs on this server")
     assert u.context_window == 8192
     assert result.reply.strip()
 

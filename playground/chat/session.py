@@ -62,9 +62,17 @@ class ChatSession:
         for i, t in enumerate(self.turns, 1):
             running = None if running is None or t.usage.cost is None else running + t.usage.cost
             rows.append([i, len(t.messages_sent), t.usage.prompt_tokens, t.usage.completion_tokens,
-                         cost_text(t.usage), money(running) if running is not None else cost_text(t.usage),
+                         cost_text(t.usage), self._so_far(running, self.turns[:i]),
                          t.finish_reason])
         return rows
+
+    @staticmethod
+    def _so_far(total: float | None, turns: tuple[TurnResult, ...]) -> str:
+        return "free (local)" if turns and all(t.usage.free for t in turns) else money(total)
+
+    @property
+    def cost_text(self) -> str:
+        return self._so_far(self.cost, self.turns)
 
     def export(self, key: str | None = None) -> str:
         """The conversation as JSON: messages, and per call what was sent and what it cost (no key)."""

@@ -70,6 +70,7 @@ class CallUsage:
     price_source: str  # "LiteLLM map (litellm==…)" or why there is no price
     context_window: int | None
     context_source: str
+    free: bool = False  # runs on this server: no API bill
 
     @property
     def total_tokens(self) -> int:
@@ -77,6 +78,8 @@ class CallUsage:
 
     @property
     def cost(self) -> float | None:
+        if self.free:
+            return 0.0
         if self.input_cost is None or self.output_cost is None:
             return None
         return self.input_cost + self.output_cost
@@ -91,7 +94,7 @@ class CallUsage:
             "total_tokens": self.total_tokens, "source": self.source, "counted_with": self.counted_with,
             "input_cost_usd": self.input_cost, "output_cost_usd": self.output_cost, "cost_usd": self.cost,
             "price_source": self.price_source, "context_window": self.context_window,
-            "context_source": self.context_source, "context_fraction": self.context_fraction,
+            "context_source": self.context_source, "context_fraction": self.context_fraction, "free": self.free,
         }
 
 
@@ -104,6 +107,7 @@ class ModelFacts:
     price_source: str
     context_window: int | None
     context_source: str
+    free: bool = False
 
     @property
     def priced(self) -> bool:
@@ -129,7 +133,7 @@ def local_facts(model: str, settings: Settings) -> ModelFacts:
     window = model_context_length(model, settings)
     # A model on this server costs electricity, not an API bill: say so rather than print $0.
     return ModelFacts(None, None, "runs on this server: no API price", window,
-                      "model config" if window else "unknown")
+                      "model config" if window else "unknown", free=True)
 
 
 def call_usage(facts: ModelFacts, prompt_tokens: int, completion_tokens: int, source: str,
@@ -140,17 +144,15 @@ def call_usage(facts: ModelFacts, prompt_tokens: int, completion_tokens: int, so
     return CallUsage(
         prompt_tokens, completion_tokens, source, counted_with,
         cost(facts.input_per_token, prompt_tokens), cost(facts.output_per_token, completion_tokens),
-        facts.price_source, facts.context_window, facts.context_source,
+        facts.price_source, facts.context_window, facts.context_source, facts.free,
     )
 
 
 def cost_text(call: CallUsage) -> str:
     """The cost of a call as a learner should read it: dollars, 'no price listed', or free because local."""
-    if call.cost is not None:
-        return money(call.cost)
-    if call.price_source.startswith("runs on this server"):
-        return "no API cost (runs on this server)"
-    return "no price listed"
+    if call.free:
+        return "free (local)"
+    return money(call.cost)
 
 
 def money(value: float | None) -> str:

@@ -19,7 +19,7 @@ from playground.chat.backends import BACKENDS, BackendConfig, BackendKind, backe
 from playground.chat.conversation import DEFAULT_SYSTEM_PROMPT, check_history
 from playground.chat.session import ChatSession
 from playground.chat.turn import MAX_REMOTE_TOKENS, TurnOptions, TurnResult, drain, run_turn
-from playground.chat.usage import cost_text, money
+from playground.chat.usage import cost_text
 from playground.errors import PlaygroundError
 from playground.settings import Settings
 from playground.ui.common import at_edge, download_file, stats_markdown
@@ -70,7 +70,7 @@ def stats_line(session: ChatSession) -> str:
     return stats_markdown([
         ("finish_reason", last.finish_reason), (f"prompt tokens{counted}", u.prompt_tokens),
         (f"completion tokens{counted}", u.completion_tokens), ("this call", cost_text(u)),
-        ("whole conversation", money(session.cost) if session.cost is not None else cost_text(u)),
+        ("whole conversation", session.cost_text),
         ("prompt tokens over all calls", session.prompt_tokens),
     ])
 
@@ -231,9 +231,10 @@ def build_tab(settings: Settings, shared: dict) -> None:
     inputs = [session, msg, backend, model, base_url, api_key, system, resend, max_tokens, temperature, drop]
     outputs = [*views, msg]
     gr.on([send.click, msg.submit], send_turn, inputs, outputs, api_name="chat_turn", api_visibility="undocumented",
-          concurrency_limit=8, concurrency_id="chat")
+          concurrency_limit=8, concurrency_id="chat", show_progress="minimal",
+          show_progress_on=[stats])
     retry.click(retry_turn, inputs, outputs, api_name="chat_retry", api_visibility="undocumented",
-                concurrency_limit=8, concurrency_id="chat")
+                concurrency_limit=8, concurrency_id="chat", show_progress="minimal", show_progress_on=[stats])
     undo.click(undo_turn, session, views, api_name="chat_undo", api_visibility="undocumented")
     clear.click(clear_chat, session, views, api_name="chat_clear", api_visibility="undocumented")
     export_chat.click(export_conversation, [session, api_key], files, api_name="chat_export",

@@ -89,9 +89,13 @@ def launch(settings: Settings, *, block: bool = True):
     demo.launch(
         server_name=settings.host, server_port=settings.port, share=share,
         auth=settings.auth_pair, max_file_size=settings.max_file_size,
-        css_paths=[STYLE], allowed_paths=[], prevent_thread_lock=not block,
-        footer_links=["api"],
+        css_paths=[STYLE], allowed_paths=[], prevent_thread_lock=True, footer_links=["api"],
     )
+    from playground import lazy
+
+    lazy.warm_in_background()  # after the page is up: the first model request then waits less
+    if block:
+        demo.block_thread()
     return demo
 
 

@@ -111,10 +111,11 @@ def _load_qwen(spec: TokenizerSpec, pack: Pack) -> Tokenizer:
 
 def _load_hf(spec: TokenizerSpec, where: str, *, local_only: bool) -> Tokenizer:
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
-    from transformers import AutoTokenizer
+
+    from playground import lazy
 
     try:
-        hf = AutoTokenizer.from_pretrained(
+        hf = lazy.transformers().AutoTokenizer.from_pretrained(
             where, use_fast=True, trust_remote_code=False, local_files_only=local_only,
             token=os.environ.get("HF_TOKEN") or None,
         )

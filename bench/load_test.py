@@ -1,0 +1,144 @@
+"""Load test: N concurrent gradio_client sessions against a launched app, for a fixed time.
+
+    .venv/bin/python bench/load_test.py [--sessions 30] [--seconds 60] [--url URL]
+
+Without --url it launches `python app.py --offline` on a free loopback port and stops it at
+the end. Each session is its own `gradio_client.Client` (its own session hash), looping over
+a weighted mix of /tokenize, /compare, /embed_search, /word_neighbors and a few /generate
+and /chat (local backend) calls. Reports requests done, errors (explicit "busy" answers
+apart), and p50/p95 latency per endpoint. Loopback only; bounded in time and count.
+Target (issue 7): zero errors other than "busy", tokenizer p95 < 1 s while generation runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = "Tokenizers split text into pieces. Unbelievably, 'tokenization' isn't always one token! 😀 東京"
+CORPUS = ["The cat sat on the mat.", "A dog played in the park.", "Stocks fell sharply on Monday.",
+          "The market rallied after the news.", "Kittens like to sleep in the sun.", "Bonds and shares moved lower."]
+
+# (endpoint, weight, kwargs)
+MIX = [
+    ("/tokenize", 40, {"text": TEXT, "tokenizer": "o200k_base"}),
+    ("/tokenize", 10, {"text": TEXT, "tokenizer": "minilm"}),
+    ("/compare", 15, {"text": TEXT, "tokenizers": ["o200k_base", "cl100k_base", "minilm", "qwen"]}),
+    ("/embed_search", 12, {"query": "a sleepy kitten", "texts": CORPUS, "k": 3, "projection": "PCA"}),
+    ("/word_neighbors", 12, {"word": "king", "k": 5}),
+    ("/generate", 2, {"prompt": "", "messages": [{"role": "user", "content": "Say hi."}], "max_new_tokens": 12}),
+    ("/chat", 2, {"messages": [], "message": "Say hi.", "backend": "local", "max_tokens": 12}),
+]
+SLOW = {"/generate", "/chat"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--offline", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, f"http://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the app did not start")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) >= 2 else (values[0] if values else 0.0)
+
+
+def main() -> None:
+    from gradio_client import Client
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--url")
+    parser.add_argument("--max-requests", type=int, default=20_000, help="hard bound on the total")
+    args = parser.parse_args()
+    proc, url = (None, args.url) if args.url else launch()
+    latencies: dict[str, list[float]] = defaultdict(list)
+    busy: dict[str, int] = defaultdict(int)
+    errors: dict[str, list[str]] = defaultdict(list)
+    lock = threading.Lock()
+    done = [0]
+    stop_at = time.monotonic() + args.seconds
+    # Warm the models once so the run measures serving, not first loads.
+    warm = Client(url, verbose=False)
+    for endpoint, _, kwargs in MIX:
+        warm.predict(api_name=endpoint, **kwargs)
+
+    def session(seed: int) -> None:
+        rng = random.Random(seed)
+        client = Client(url, verbose=False)
+        endpoints = [m for m in MIX]
+        weights = [m[1] for m in MIX]
+        while time.monotonic() < stop_at:
+            with lock:
+                if done[0] >= args.max_requests:
+                    return
+                done[0] += 1
+            endpoint, _, kwargs = rng.choices(endpoints, weights)[0]
+            start = time.perf_counter()
+            try:
+                client.predict(api_name=endpoint, **kwargs)
+                with lock:
+                    latencies[endpoint].append(time.perf_counter() - start)
+            except Exception as exc:  # noqa: BLE001 - every failure is counted and classified
+                message = str(exc)
+                with lock:
+                    if "queue is full" in message.lower() or "busy" in message.lower():
+                        busy[endpoint] += 1
+                    else:
+                        errors[endpoint].append(f"{type(exc).__name__}: {message[:160]}")
+
+    threads = [threading.Thread(target=session, args=(i,), daemon=True) for i in range(args.sessions)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=args.seconds + 180)
+    elapsed = time.perf_counter() - started
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=20)
+    total = sum(len(v) for v in latencies.values())
+    n_errors = sum(len(v) for v in errors.values())
+    print(f"# Load: {args.sessions} sessions for {elapsed:.0f} s against {url}")
+    print(f"{'endpoint':<16} {'done':>6} {'busy':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8}")
+    for endpoint in dict.fromkeys(m[0] for m in MIX):
+        lat = latencies[endpoint]
+        print(f"{endpoint:<16} {len(lat):>6} {busy[endpoint]:>5} {len(errors[endpoint]):>6} "
+              f"{percentile(lat, 50) * 1000:>8.0f} {percentile(lat, 95) * 1000:>8.0f}")
+    print(f"total {total} requests ({total / elapsed:.1f}/s), {sum(busy.values())} busy answers, {n_errors} errors")
+    for endpoint, messages in errors.items():
+        for message in sorted(set(messages))[:3]:
+            print(f"  error {endpoint}: {message}")
+    tokenizer_p95 = percentile(latencies["/tokenize"], 95)
+    verdict = "PASS" if n_errors == 0 and tokenizer_p95 < 1.0 else "FAIL"
+    print(f"{verdict}: errors other than busy = {n_errors}, /tokenize p95 = {tokenizer_p95 * 1000:.0f} ms (target < 1000)")
+
+
+if __name__ == "__main__":
+    main()

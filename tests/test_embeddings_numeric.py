@@ -72,8 +72,9 @@ def clusters(n_per: int = 10, d: int = 12, seed: int = 0) -> tuple[np.ndarray, n
     return x.astype(np.float32), np.repeat(np.arange(3), n_per)
 
 
-def test_pca_matches_brute_force_eigenvectors() -> None:
-    x, _ = clusters()
+@pytest.mark.parametrize("n_per,d", [(10, 12), (2, 40)])  # more points than dimensions, and fewer
+def test_pca_matches_brute_force_eigenvectors(n_per: int, d: int) -> None:
+    x, _ = clusters(n_per, d)
     proj = numeric.pca_2d(x)
     centred = x - x.mean(axis=0)
     eigenvalues, eigenvectors = np.linalg.eigh(np.cov(centred.T))
@@ -84,6 +85,11 @@ def test_pca_matches_brute_force_eigenvectors() -> None:
         np.testing.assert_allclose(proj.coords[:, axis], sign * expected[:, axis], rtol=1e-3, atol=1e-3)
     # A point already in the data is placed where the map put it.
     np.testing.assert_allclose(proj.place(x[4]), proj.coords[4], atol=1e-4)
+    # …and the same as scikit-learn's PCA, up to sign.
+    from sklearn.decomposition import PCA
+
+    reference = PCA(n_components=2).fit_transform(x)
+    np.testing.assert_allclose(np.abs(proj.coords), np.abs(reference), rtol=1e-3, atol=1e-3)
 
 
 def test_pca_degenerate_inputs() -> None:

@@ -83,10 +83,12 @@ class Projection:
 
 
 def pca_2d(vectors: np.ndarray) -> Projection:
-    """(n, d) → Projection with (n, 2) coords: the top-2 principal components (SVD of the centred data).
+    """(n, d) → Projection with (n, 2) coords: the top-2 principal components of the centred data.
 
-    Signs are fixed (the largest-magnitude loading of each component is positive) so the map does
-    not flip between runs. Fewer than 2 directions of spread leave the missing axis at 0.
+    Computed from the eigenvectors of the smaller of the two Gram matrices (d × d covariance, or
+    n × n when there are fewer points than dimensions): several times faster than a full SVD of
+    (n, d) on a small CPU. Signs are fixed (the largest-magnitude loading of each component is
+    positive) so the map does not flip between runs. Missing directions of spread leave an axis at 0.
     """
     x = np.asarray(vectors, dtype=np.float64)
     n, d = x.shape
@@ -94,12 +96,20 @@ def pca_2d(vectors: np.ndarray) -> Projection:
     centred = x - mean
     components = np.zeros((2, d))
     if n > 1:
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        m = min(2, vt.shape[0])
-        components[:m] = vt[:m]
-        for i in range(m):
-            if components[i, np.argmax(np.abs(components[i]))] < 0:
-                components[i] = -components[i]
+        if n >= d:
+            values, vecs = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+            top = vecs[:, ::-1][:, :2].T
+        else:
+            values, u = np.linalg.eigh(centred @ centred.T)
+            top = (centred.T @ u[:, ::-1][:, :2]).T
+            top /= np.maximum(np.linalg.norm(top, axis=1, keepdims=True), 1e-12)
+        values = values[::-1][: top.shape[0]]
+        scale = max(float(values[0]), 0.0) if len(values) else 0.0
+        for i in range(min(2, top.shape[0])):
+            if values[i] > 1e-9 * max(scale, 1e-300):  # a real direction of spread, not round-off
+                components[i] = top[i]
+                if components[i, np.argmax(np.abs(components[i]))] < 0:
+                    components[i] = -components[i]
     coords = centred @ components.T
     return Projection(coords.astype(np.float32), "PCA", "", mean.astype(np.float32), components.astype(np.float32))
 

@@ -48,7 +48,7 @@ def test_bad_input_gets_a_clear_message(client, endpoint, args, message) -> None
 
 
 @pytest.mark.browser
-def test_embeddings_tab_in_a_browser(page) -> None:
+def test_embeddings_tab_in_a_browser(page, tmp_path) -> None:
     page.get_by_role("tab", name="Embeddings").click()
     # Opening the tab draws the example map (labels coloured) and starts warming UMAP.
     page.locator("#emb-map .js-plotly-plot").wait_for(timeout=120_000)
@@ -56,6 +56,22 @@ def test_embeddings_tab_in_a_browser(page) -> None:
     assert page.locator("#emb-map .legend").text_content().count("animals") == 1
     page.wait_for_timeout(800)
     screenshot(page, "embeddings")
+
+    # A bad upload names the line; a good one fills the corpus and colours by its label column.
+    bad, good = tmp_path / "bad.csv", tmp_path / "space.csv"
+    bad.write_text("text,label\nok,a\nbad,b,c\n", encoding="utf-8")
+    good.write_text("topic,sentence\nsea,Waves crash on the shore\nspace,A rocket flew to Mars\n"
+                    "sea,Fish swim in the coral reef\nspace,The telescope saw a galaxy\n", encoding="utf-8")
+    page.get_by_text("Or upload a .txt / .csv / .tsv file").click()
+    page.locator("#emb-corpus-file input[type=file]").set_input_files(str(bad))
+    page.get_by_text("line 3 has 3 fields").wait_for(timeout=30_000)
+    page.locator("#emb-corpus-file button[aria-label='Clear']").click()
+    page.locator("#emb-corpus-file input[type=file]").set_input_files(str(good))
+    page.wait_for_function("document.querySelector('#emb-corpus textarea').value.startsWith('Waves crash')",
+                           timeout=30_000)
+    page.locator("#emb-search").click()
+    page.locator("#emb-neighbours").get_by_text("Fish swim").filter(visible=True).first.wait_for(timeout=30_000)
+    assert "space" in page.locator("#emb-map .legend").text_content()
 
     page.get_by_role("tab", name="Word vectors").click()
     page.get_by_role("button", name="Solve").click()

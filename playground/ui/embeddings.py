@@ -147,7 +147,8 @@ def _sentences_view(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any
                 example_btn = gr.Button("Example set (4 topics, coloured)", size="sm")
                 clear_btn = gr.Button("Clear", size="sm")
             with gr.Accordion("Or upload a .txt / .csv / .tsv file", open=False):
-                upload = gr.File(file_types=[".txt", ".csv", ".tsv"], type="filepath", label="Corpus file")
+                upload = gr.File(file_types=[".txt", ".csv", ".tsv"], type="filepath", label="Corpus file",
+                                 elem_id="emb-corpus-file")
                 with gr.Row():
                     text_col = gr.Dropdown([], label="Text column", interactive=True)
                     label_col = gr.Dropdown([], label="Colour by (label column)", interactive=True)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import lazy
 from playground.errors import InputTooLarge, InvalidInput, ModelLoadError, PlaygroundError
 from playground.generation import catalogue, models
 from playground.generation.catalogue import DEFAULT_MODEL, ModelSpec
@@ -211,8 +212,9 @@ def eos_ids(loaded: models.LoadedModel) -> set[int]:
 def _make_hooks(out: queue.Queue, cancelled: Callable[[], bool]) -> tuple[Any, Any, Any]:
     """(logits processor, stopping criterion, streamer) sharing one queue; classes built lazily (torch)."""
     import torch
-    from transformers import LogitsProcessor, StoppingCriteria
-    from transformers.generation.streamers import BaseStreamer
+    transformers = lazy.transformers()
+    LogitsProcessor, StoppingCriteria = transformers.LogitsProcessor, transformers.StoppingCriteria  # noqa: N806
+    BaseStreamer = transformers.generation.streamers.BaseStreamer  # noqa: N806
 
     class Recorder(LogitsProcessor):
         last: Any = None

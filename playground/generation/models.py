@@ -21,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import lazy
 from playground.errors import HubUnavailable, ModelLoadError, NotAllowed, PlaygroundError
 from playground.generation.catalogue import ModelSpec
 from playground.pack import Pack
@@ -132,7 +133,7 @@ def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
         if spec.id not in _tokenizers:
             check_size_budget(spec, settings)
             where = locate(spec, settings)
-            from transformers import AutoTokenizer
+            AutoTokenizer = lazy.transformers().AutoTokenizer  # noqa: N806 - the library's name
 
             try:
                 tok = AutoTokenizer.from_pretrained(where.source, use_fast=True, trust_remote_code=False,
@@ -162,7 +163,7 @@ def context_length(spec: ModelSpec, settings: Settings) -> int | None:
     if spec.id in _contexts:
         return _contexts[spec.id]
     where = locate(spec, settings)
-    from transformers import AutoConfig
+    AutoConfig = lazy.transformers().AutoConfig  # noqa: N806
 
     try:
         config = AutoConfig.from_pretrained(where.source, trust_remote_code=False, local_files_only=where.local_only,
@@ -250,7 +251,7 @@ def loaded_ids() -> list[str]:
 def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
     tokenizer = load_tokenizer(spec, settings)  # also checks the size budget
     where = locate(spec, settings)
-    from transformers import AutoModelForCausalLM
+    AutoModelForCausalLM = lazy.transformers().AutoModelForCausalLM  # noqa: N806
 
     device, dtype = best_device_dtype()
     started = time.perf_counter()

@@ -126,7 +126,11 @@ def page(browser, app_url: str):
     context.close()
 
 
-def screenshot(pg, name: str) -> Path:
+def screenshot(pg, name: str, *, expect_error: bool = False) -> Path:
+    """Save a full-page screenshot; unless an error is the point of the test, none may be on screen."""
+    if not expect_error:
+        generic = pg.locator(".toast-body.error")
+        assert generic.count() == 0, f"error shown in the page: {generic.first.inner_text()[:300]}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)

@@ -188,6 +188,7 @@ def test_exports_hold_no_key(chat_app, server):
         json.loads(text)
 
 
+@pytest.mark.browser
 def test_browser_shows_the_message_list(chat_app, server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

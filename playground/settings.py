@@ -58,6 +58,7 @@ class Settings:
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
+    allow_custom_base_url: bool = True  # visitors may point the chat tab at another server
     chat_timeout_s: float = 30.0
     spend_cap_session_usd: float = 0.50
     spend_cap_total_usd: float = 10.0
@@ -80,7 +81,7 @@ class Settings:
         if env.get("SPACE_ID"):
             # On a Hugging Face Space the app must listen on all interfaces, and visitors
             # are strangers: user-typed model ids are off unless the operator turns them on.
-            values.update(host="0.0.0.0", allow_custom_models=False)
+            values.update(host="0.0.0.0", allow_custom_models=False, allow_custom_base_url=False)
         for f in fields(cls):
             names = (ENV_PREFIX + f.name.upper(), *cls._ALIASES.get(f.name, ()))
             raw = next((env[n] for n in names if env.get(n) not in (None, "")), None)
@@ -154,7 +155,8 @@ _HELP = {
     "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids",
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
-    "openai_base_url": "OpenAI-compatible server for the chat tab", "chat_timeout_s": "chat request timeout",
+    "openai_base_url": "OpenAI-compatible server for the chat tab",
+    "allow_custom_base_url": "let visitors point the chat tab at another server", "chat_timeout_s": "chat request timeout",
     "spend_cap_session_usd": "operator-key spend per visitor", "spend_cap_total_usd": "operator-key spend in total",
 }
 

@@ -195,6 +195,17 @@ def test_operator_key_is_used_only_for_the_operators_base_url(fake, settings):
     assert OPERATOR_KEY not in repr(resolve_connection(BackendConfig.of("openai", "gpt-4o"), operator))
 
 
+def test_typed_base_urls_can_be_turned_off(fake, settings):
+    from playground.errors import NotAllowed
+
+    locked = replace(settings, allow_custom_base_url=False, openai_base_url="https://api.openai.com/v1")
+    with pytest.raises(NotAllowed, match="typed base URLs are off"):
+        resolve_connection(BackendConfig.of("compatible", "m", fake.base_url), locked)
+    # The operator's own server stays reachable, typed or not.
+    own = replace(locked, openai_base_url=fake.base_url)
+    assert resolve_connection(BackendConfig.of("compatible", "m", fake.base_url), own).base_url == fake.base_url
+
+
 def test_no_key_says_where_to_put_one(settings):
     with pytest.raises(NoApiKey) as info:
         drain(run_turn([], "Hello", TurnOptions(), BackendConfig.of("openai", "gpt-4o-mini"), settings))

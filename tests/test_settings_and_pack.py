@@ -37,7 +37,7 @@ def test_cli_flags_win_over_the_environment(monkeypatch):
 
 def test_a_space_listens_everywhere_and_refuses_typed_models(tmp_path):
     s = Settings.from_env({"SPACE_ID": "someone/playground"}, dotenv_path=tmp_path / "none")
-    assert s.host == "0.0.0.0" and not s.allow_custom_models
+    assert s.host == "0.0.0.0" and not s.allow_custom_models and not s.allow_custom_base_url
 
 
 def test_bad_values_name_the_setting(tmp_path):

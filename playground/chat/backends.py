@@ -19,7 +19,7 @@ from enum import StrEnum
 from urllib.parse import urlparse
 
 from playground.chat.errors import BackendError, NoApiKey
-from playground.errors import InvalidInput, UnknownName
+from playground.errors import InvalidInput, NotAllowed, UnknownName
 from playground.generation.catalogue import DEFAULT_MODEL as DEFAULT_LOCAL_MODEL
 from playground.generation.catalogue import MODELS as LOCAL_MODELS
 from playground.settings import Settings
@@ -138,6 +138,10 @@ def resolve_connection(config: BackendConfig, settings: Settings) -> Connection:
     operator_url = normalize_url(settings.openai_base_url or OPENAI_BASE_URL)
     if config.base_url:
         base_url = check_base_url(config.base_url)
+        if base_url != operator_url and not settings.allow_custom_base_url:
+            raise NotAllowed("This server only sends chat requests to its own backend; typed base URLs are off "
+                             "here (PLAYGROUND_ALLOW_CUSTOM_BASE_URL). Leave the base URL empty, or run the "
+                             "playground yourself to use another server.")
     elif config.kind is BackendKind.OPENAI or settings.openai_base_url:
         base_url = operator_url
     else:

@@ -59,15 +59,18 @@ def main() -> None:
     for _ in range(args.rounds):
         raw_run(), app_run(), app_run(), raw_run()
     raw, app = min(raw_times), min(app_times)
-    started = time.perf_counter()
-    search.embed_search("a new query", texts, "minilm", 5, "PCA", settings)
-    hit = time.perf_counter() - started
+    hits = []
+    for number in range(6):  # the first also computes the PCA map (then cached); the others only the query
+        started = time.perf_counter()
+        search.embed_search(f"a new query number {number}", texts, "minilm", 5, "PCA", settings)
+        hits.append(time.perf_counter() - started)
     raw_med, app_med = statistics.median(raw_times), statistics.median(app_times)
     print(f"texts={len(texts)} batch_size={search.BATCH_SIZE} rounds={args.rounds} (ABBA, {len(raw_times)} runs each)")
     print(f"raw SentenceTransformer.encode : fastest {raw:6.2f} s ({len(texts) / raw:6.1f} texts/s), median {raw_med:6.2f} s")
     print(f"app backend (corpus_vectors)   : fastest {app:6.2f} s ({len(texts) / app:6.1f} texts/s), median {app_med:6.2f} s")
     print(f"throughput ratio app/raw       : fastest {raw / app:.3f}, median {raw_med / app_med:.3f}  (target >= 0.95)")
-    print(f"new query on the cached corpus : {hit * 1000:7.1f} ms (embed_search incl. PCA map, no re-encoding)")
+    print(f"new query on the cached corpus : first {hits[0] * 1000:.0f} ms (computes the PCA map), then median "
+          f"{statistics.median(hits[1:]) * 1000:.0f} ms (encode the query, neighbours, cached map)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from playground import lazy
 from playground.embeddings.catalogue import EmbeddingModelSpec
 from playground.errors import HubUnavailable, ModelLoadError
 from playground.pack import Pack
@@ -67,8 +68,7 @@ def load_sentence_model(spec: EmbeddingModelSpec, settings: Settings) -> Any:
     """A `SentenceTransformer` on CPU (or the GPU when there is one)."""
 
     def load() -> Any:
-        from sentence_transformers import SentenceTransformer
-
+        SentenceTransformer = lazy.sentence_transformers().SentenceTransformer  # noqa: N806 - the library's name
         where, local_only = _where(spec, settings)
         return _hub_errors(spec, local_only, lambda: SentenceTransformer(
             where, local_files_only=local_only, trust_remote_code=False,
@@ -86,8 +86,8 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         return TokenEncoder(spec, first.tokenizer, first.auto_model)
 
     def load() -> TokenEncoder:
-        from transformers import AutoModel, AutoTokenizer
-
+        transformers = lazy.transformers()  # first imports under the shared lock (see playground/lazy.py)
+        AutoModel, AutoTokenizer = transformers.AutoModel, transformers.AutoTokenizer  # noqa: N806
         where, local_only = _where(spec, settings)
         token = os.environ.get("HF_TOKEN") or None
         tokenizer = _hub_errors(spec, local_only, lambda: AutoTokenizer.from_pretrained(

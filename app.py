@@ -13,7 +13,6 @@ import logging
 import socket
 import sys
 from importlib import import_module
-from pathlib import Path
 from urllib.parse import urlparse
 
 from playground.settings import PROJECT_DIR, Settings
@@ -62,8 +61,8 @@ def _reachable(url: str, timeout: float = 2.0) -> bool:
 
 def resolve_network(settings: Settings) -> Settings:
     """Decide once, at start-up, whether the Hugging Face Hub is reachable (unless told)."""
-    from dataclasses import replace
     import os
+    from dataclasses import replace
 
     if settings.offline is None:
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")

@@ -13,7 +13,6 @@ tokenizer available offline is used (7 here; the Hub ones are not reachable).
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from common import machine, median_time, mixed_text
 

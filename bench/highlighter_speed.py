@@ -21,6 +21,7 @@ from playground.settings import Settings
 from playground.tokenization import catalogue
 from playground.tokenization.load import load_tokenizer
 
+
 def transformers_encode(tok, text):
     return tok.hf.encode(text, add_special_tokens=True, split_special_tokens=True, verbose=False)
 
@@ -51,12 +52,12 @@ def main() -> None:
     for label, name, baseline, raw in CASES:
         tok = load_tokenizer(catalogue.get(name), settings)
 
-        def full_path() -> None:
+        def full_path(name: str = name) -> None:
             result = tokenize_text(text, name, settings)
             result.chips_html(settings.max_view_tokens)
             ids_text(result.ids)
 
-        raw_s = median_time(lambda: raw(tok, text), args.repeat)
+        raw_s = median_time(lambda raw=raw, tok=tok: raw(tok, text), args.repeat)
         full_s = median_time(full_path, args.repeat)
         n = tokenize_text(text, name, settings).stats.tokens
         print(f"{label:<26} {baseline:<26} {n:>9,} {raw_s * 1000:>7.0f}ms {full_s * 1000:>10.0f}ms {full_s / raw_s:>5.2f}x")

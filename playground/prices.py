@@ -133,7 +133,7 @@ def cost_rows(tokenizer: object, n_tokens: int, settings: Settings) -> list[Cost
     config (`max_position_embeddings`) or the tokenizer (`model_max_length`).
     """
     encoding = getattr(tokenizer, "encoding_name", None)
-    spec = getattr(tokenizer, "spec")
+    spec = tokenizer.spec
     if encoding and spec.source.name == "TIKTOKEN":
         rows = []
         for price in price_map(settings).models_for_encoding(encoding):

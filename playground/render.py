@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
-from html import escape
 
 from playground.tokenization.backends import Tokenizer
 from playground.tokenization.encoded import Encoded
 from playground.tokenization.segments import Segment, segments
 from playground.tokenization.visible import byte_segments, visible
+
+if TYPE_CHECKING:  # only for annotations: compare and prices import this module
+    from playground.compare import Comparison
+    from playground.prices import CostRow
 
 PALETTE = 7
 
@@ -114,14 +119,14 @@ def money(value: float | None) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
-def cost_table_html(rows: Sequence[object], n_tokens: int, source: str) -> str:
+def cost_table_html(rows: Sequence[CostRow], n_tokens: int, source: str) -> str:
     """Per-model cost of the text and a bar for the share of the context window it fills."""
     if not rows:
         return '<div class="costs empty">No OpenAI model in the price map uses this encoding.</div>'
     body = []
     for row in rows:
-        frac = getattr(row, "context_fraction")
-        window = getattr(row, "context_window")
+        frac = row.context_fraction
+        window = row.context_window
         width = 0 if frac is None else max(0.5, min(100.0, frac * 100))
         over = frac is not None and frac > 1
         bar = (
@@ -129,9 +134,9 @@ def cost_table_html(rows: Sequence[object], n_tokens: int, source: str) -> str:
             f'<small>{frac * 100:.3g}% of {window:,}</small>' if frac is not None else "<small>context unknown</small>"
         )
         body.append(
-            f"<tr><td><code>{escape(getattr(row, 'model'))}</code></td>"
-            f"<td>{money(getattr(row, 'input_cost'))}</td><td>{money(getattr(row, 'output_cost'))}</td>"
-            f'<td title="{_attr(getattr(row, "context_source"))}">{bar}</td></tr>'
+            f"<tr><td><code>{escape(row.model)}</code></td>"
+            f"<td>{money(row.input_cost)}</td><td>{money(row.output_cost)}</td>"
+            f'<td title="{_attr(row.context_source)}">{bar}</td></tr>'
         )
     return (
         f'<table class="costs"><thead><tr><th>model</th><th>{n_tokens:,} tokens as input</th>'
@@ -140,18 +145,18 @@ def cost_table_html(rows: Sequence[object], n_tokens: int, source: str) -> str:
     )
 
 
-def comparison_html(comparison: object, columns: Sequence[tuple[int, int]], limit_tokens: int) -> str:
+def comparison_html(comparison: Comparison, columns: Sequence[tuple[int, int]], limit_tokens: int) -> str:
     """Aligned rows: one column per shared span of text, one row per tokenizer.
 
     Column edges are positions no tokenizer has a token across, so each token sits in exactly
     one column and the same words line up down the rows. Columns whose inside some
     tokenizers cut and others do not are marked as disagreements.
     """
-    text: str = getattr(comparison, "text")
+    text: str = comparison.text
     if not columns:
         return '<div class="chips"><span class="empty">Type some text to compare its tokens.</span></div>'
-    disputed = set(getattr(comparison, "disputed").tolist())
-    rows = getattr(comparison, "rows")
+    disputed = set(comparison.disputed.tolist())
+    rows = comparison.rows
     header = ['<th class="lbl">text</th>']
     for a, b in columns:
         cuts = [p for p in range(a + 1, b) if p in disputed]
@@ -160,11 +165,11 @@ def comparison_html(comparison: object, columns: Sequence[tuple[int, int]], limi
         header.append(f"<th{cls}{title}>{_visible_html(text[a:b], line_breaks=False)}</th>")
     body = [f"<tr>{''.join(header)}</tr>"]
     for row in rows:
-        label = escape(getattr(row, "label"))
-        result = getattr(row, "result")
+        label = escape(row.label)
+        result = row.result
         if result is None:
             body.append(f'<tr><th class="lbl">{label}</th><td class="row-error" colspan="{max(1, len(columns))}">'
-                        f"⚠ {escape(getattr(row, 'error') or '')}</td></tr>")
+                        f"⚠ {escape(row.error or '')}</td></tr>")
             continue
         last_end = columns[-1][1]
         # Only the tokens that start inside the shown columns are drawn (the view may cover far less text).

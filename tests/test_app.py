@@ -7,8 +7,8 @@ import sys
 import time
 
 import pytest
-
 from conftest import ARTIFACTS, launch_app, screenshot, stop_app
+
 from playground.settings import PROJECT_DIR
 
 

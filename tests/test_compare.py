@@ -6,10 +6,17 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import screenshot
+
 from playground.compare import (
-    boundary_counts, boundary_mask, columns, compare, crossed_mask, disputed_spans, offline_choices, pieces_in,
+    boundary_counts,
+    boundary_mask,
+    columns,
+    compare,
+    crossed_mask,
+    disputed_spans,
+    offline_choices,
+    pieces_in,
 )
 from playground.errors import InvalidInput
 

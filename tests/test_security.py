@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import launch_app, stop_app
+
 from playground.settings import PROJECT_DIR
 
 PASSWORD = "s3cret-Workshop-pass"

@@ -11,7 +11,9 @@ import unicodedata
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from playground.errors import HubUnavailable, NotAllowed, UnknownName
 from playground.tokenization import catalogue

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from playground.errors import NotAllowed, UnknownName
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     TIKTOKEN = "byte-level BPE (tiktoken)"
     BYTE_BPE = "byte-level BPE"
     WORDPIECE = "WordPiece"
@@ -39,7 +39,7 @@ _MARKERS = {
 }
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     TIKTOKEN = "tiktoken encoding"
     HUB = "Hugging Face Hub"
     PACK = "offline pack"

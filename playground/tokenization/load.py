@@ -15,7 +15,7 @@ from playground.errors import HubUnavailable, ModelLoadError, PlaygroundError
 from playground.pack import Pack
 from playground.settings import Settings
 from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
-from playground.tokenization.catalogue import TokenizerSpec, Source
+from playground.tokenization.catalogue import Source, TokenizerSpec
 
 _cache: dict[str, Tokenizer] = {}
 _locks: dict[str, threading.Lock] = {}

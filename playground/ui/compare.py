@@ -5,7 +5,15 @@ from __future__ import annotations
 import gradio as gr
 
 from playground.compare import (
-    PRESETS, Comparison, columns, compare, copy_as_code, disputed_spans, family_markers, offline_choices, pieces_in,
+    PRESETS,
+    Comparison,
+    columns,
+    compare,
+    copy_as_code,
+    disputed_spans,
+    family_markers,
+    offline_choices,
+    pieces_in,
 )
 from playground.prices import cost_rows, price_map
 from playground.render import comparison_html, cost_table_html

@@ -11,7 +11,7 @@ DEPS   := $(VENV)/.deps-installed
 run: pack
 	$(BIN)/python app.py $(ARGS)
 
-test: pack browser
+test: pack browser lint
 	$(BIN)/python -m pytest -m "slow or not slow" $(ARGS)
 
 test-fast: pack

@@ -204,7 +204,10 @@ def test_browser_shows_the_message_list(chat_app, server, browser):
             transcript.get_by_text(answer, exact=True).wait_for(timeout=20_000)
         page.locator("#chat-stats").get_by_text("finish_reason").wait_for()
         assert "finish_reason: stop" in transcript.inner_text()  # shown on each answer
-        page.locator("#chat-resend input").uncheck()
+        resend = page.locator("#chat-resend input")
+        resend.uncheck()
+        page.wait_for_function("() => !document.querySelector('#chat-resend input').checked")
+        page.wait_for_timeout(300)  # let the page register the switch before the next send
         box.fill("What's my name?")
         box.press("Enter")
         transcript.get_by_text("I don't know your name").wait_for(timeout=20_000)

@@ -3,9 +3,10 @@
     .venv/bin/python bench/compare_speed.py [--chars 100000] [--repeat 5]
 
 Target (issue 3): compare(...) for N tokenizers stays within 1.5x the sum of the N raw
-encodes plus a fixed overhead. The fixed overhead is measured as compare() on a one-character
-text (loading excluded: tokenizers are cached per process). The comparison also builds
-what the tab shows: the aligned view (first 2,000 characters) and the summary table.
+encodes plus a fixed overhead. What the tab shows is bounded whatever the text's length: the
+aligned view covers the first 2,000 characters. So the fixed overhead is measured as
+compare + view on the first 2,000 characters minus those characters' raw encodes (loading
+excluded: tokenizers are cached per process).
 Method: median of --repeat runs after one warm-up, same process, same text. Every
 tokenizer available offline is used (7 here; the Hub ones are not reachable).
 """
@@ -43,15 +44,21 @@ def main() -> None:
         comparison_html(comparison, columns(comparison.cuts, comparison.boundaries, 2_000), settings.max_view_tokens)
         comparison.table()
 
+    head = text[:2_000]
+
+    def raw_head() -> None:
+        for tok in toks:
+            tok.raw_encode(head, add_special_tokens=False)
+
     raw_s = median_time(raw_all, args.repeat)
-    fixed_s = median_time(lambda: view("a"), args.repeat)
+    fixed_s = median_time(lambda: view(head), args.repeat) - median_time(raw_head, args.repeat)
     full_s = median_time(lambda: view(text), args.repeat)
     print(f"# Compare {len(names)} tokenizers on {len(text):,} chars, {machine()}")
     print(f"tokenizers: {', '.join(names)}")
     print(f"sum of raw encodes : {raw_s * 1000:8.1f} ms")
-    print(f"fixed overhead     : {fixed_s * 1000:8.1f} ms  (compare + view on a 1-char text)")
+    print(f"fixed overhead     : {fixed_s * 1000:8.1f} ms  (view of the first 2,000 chars, minus their encodes)")
     print(f"compare + view     : {full_s * 1000:8.1f} ms")
-    print(f"ratio (full - fixed) / raw = {(full_s - fixed_s) / raw_s:.2f}x   (target <= 1.5x)")
+    print(f"full / raw = {full_s / raw_s:.2f}x;  (full - fixed) / raw = {(full_s - fixed_s) / raw_s:.2f}x   (target <= 1.5x)")
 
 
 if __name__ == "__main__":

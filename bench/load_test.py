@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--url")
     parser.add_argument("--max-requests", type=int, default=20_000, help="hard bound on the total")
+    parser.add_argument("--only", nargs="*", help="restrict the mix to these endpoints, e.g. /tokenize")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause (s, exponential) between one session's requests: a person reading")
     args = parser.parse_args()
     proc, url = (None, args.url) if args.url else launch()
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -92,13 +95,15 @@ def main() -> None:
     def session(seed: int) -> None:
         rng = random.Random(seed)
         client = Client(url, verbose=False)
-        endpoints = [m for m in MIX]
-        weights = [m[1] for m in MIX]
+        endpoints = [m for m in MIX if not args.only or m[0] in args.only]
+        weights = [m[1] for m in endpoints]
         while time.monotonic() < stop_at:
             with lock:
                 if done[0] >= args.max_requests:
                     return
                 done[0] += 1
+            if args.think:
+                time.sleep(rng.expovariate(1 / args.think))
             endpoint, _, kwargs = rng.choices(endpoints, weights)[0]
             start = time.perf_counter()
             try:
@@ -125,9 +130,10 @@ def main() -> None:
         proc.wait(timeout=20)
     total = sum(len(v) for v in latencies.values())
     n_errors = sum(len(v) for v in errors.values())
-    print(f"# Load: {args.sessions} sessions for {elapsed:.0f} s against {url}")
+    print(f"# Load: {args.sessions} sessions for {elapsed:.0f} s against {url}, think time {args.think} s"
+          f"{', only ' + ' '.join(args.only) if args.only else ''}")
     print(f"{'endpoint':<16} {'done':>6} {'busy':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8}")
-    for endpoint in dict.fromkeys(m[0] for m in MIX):
+    for endpoint in dict.fromkeys(m[0] for m in MIX if not args.only or m[0] in args.only):
         lat = latencies[endpoint]
         print(f"{endpoint:<16} {len(lat):>6} {busy[endpoint]:>5} {len(errors[endpoint]):>6} "
               f"{percentile(lat, 50) * 1000:>8.0f} {percentile(lat, 95) * 1000:>8.0f}")

@@ -41,5 +41,9 @@ bench: pack
 lint: $(DEPS)
 	$(BIN)/ruff check .
 
+# Needs PyPI's per-release JSON API (see scripts/audit.py); not part of `make test`.
+audit: $(DEPS)
+	$(BIN)/python scripts/audit.py
+
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -63,3 +63,56 @@ def test_hub_unreachable_then_normal_requests_work(client):
         client.predict(api_name="/generate", messages=[{"role": "user", "content": "hi"}],
                        model="Qwen/Qwen2.5-0.5B-Instruct", max_new_tokens=4)
     assert client.predict(api_name="/generate", **SHORT)["ids"]
+
+
+class _FakeHub:
+    """Just enough of the Hugging Face Hub's model API on loopback: metadata of a 'huge' model."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.paths: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                fake.paths.append(self.path)
+                repo = self.path.split("/api/models/", 1)[-1].split("/revision/")[0].split("?")[0]
+                body = json.dumps({"id": repo, "sha": "0" * 40, "private": False, "tags": [], "siblings": [],
+                                   "safetensors": {"parameters": {"F32": 3_000_000_000}, "total": 3_000_000_000}})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_typed_model_over_the_size_budget_is_refused_before_download():
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    hub = _FakeHub()
+    proc, url, _ = launch_app("--no-offline", "--model-size-budget-gb", "4",
+                              env={"HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0"})
+    try:
+        client = Client(url, verbose=False)
+        with pytest.raises(AppError, match=r"3\.00 B parameters.*size budget on this server is 4 GB"):
+            client.predict(api_name="/generate", messages=[{"role": "user", "content": "hi"}],
+                           model="someone/huge-model", max_new_tokens=4)
+        assert any("/api/models/someone/huge-model" in p for p in hub.paths)  # asked the metadata only
+        assert not any("resolve" in p for p in hub.paths)  # …and downloaded no file
+        assert client.predict(api_name="/generate", **SHORT)["ids"]  # the offline default still works
+    finally:
+        stop_app(proc)
+        hub.close()

@@ -44,7 +44,8 @@ def build_demo(settings: Settings):
         shared: dict[str, object] = {"demo": demo}
         with gr.Tabs():
             for title, module in TABS:
-                with gr.Tab(title, id=module.rsplit(".", 1)[-1]):
+                with gr.Tab(title, id=module.rsplit(".", 1)[-1]) as tab:
+                    shared["tab"] = tab  # the tab being built, for tabs that react to being opened
                     shared[module] = import_module(module).build_tab(settings, shared)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=4)
     return demo

@@ -85,7 +85,7 @@ def _search_status(result: SearchResult) -> str:
 def build_tab(settings: Settings, shared: dict) -> None:
     gr.Markdown(INTRO)
     umap_note = gr.Markdown(elem_id="emb-umap-status")
-    parent = gr.context.Context.block  # the tab this view is built in (app.py opens it)
+    parent = shared["tab"]  # the tab this view is built in: its `select` starts the UMAP warm-up
     with gr.Tabs():
         with gr.Tab("Sentences", id="emb-sentences"):
             sentences = _sentences_view(settings, umap_note)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.conftest import screenshot
+from conftest import screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -47,3 +46,13 @@ def test_generate_tab_in_a_browser(page):
     chips.nth(1).hover()  # the top-5 tooltip, in the screenshot
     assert chips.nth(1).locator(".tip").is_visible()
     screenshot(page, "generation")
+
+
+@pytest.mark.browser
+def test_the_tokens_tab_text_carries_over(page):
+    page.wait_for_selector("#chips .tok", timeout=60_000)
+    page.locator("#shared-text textarea").fill("Carry me over, please.")
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("#gen-from-tokens").click()
+    page.wait_for_function(
+        "() => document.querySelector('#gen-user textarea').value === 'Carry me over, please.'", timeout=10_000)

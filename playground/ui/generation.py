@@ -105,6 +105,11 @@ def build_tab(settings: Settings, shared: dict) -> None:
                                     max_length=settings.max_input_chars)
                 user = gr.Textbox(DEFAULT_USER, label="User message", lines=3, max_length=settings.max_input_chars,
                                   elem_id="gen-user")
+                highlighter = shared.get("playground.ui.highlighter")
+                if highlighter is not None:  # the shared text: no retyping between tabs
+                    from_tokens = gr.Button("Use the text from the Tokens tab", size="sm", elem_id="gen-from-tokens")
+                    from_tokens.click(lambda text: text, highlighter.text, user, queue=False,
+                                      api_name="generation_from_tokens", api_visibility="undocumented")
             raw = gr.Textbox(DEFAULT_RAW, label="Raw prompt (special tokens you type count as special tokens)",
                              lines=5, visible=False, max_length=settings.max_input_chars, elem_id="gen-raw")
             with gr.Row():

@@ -275,3 +275,9 @@ def test_unicode_helpers_handle_combining_marks():
     assert visible(" \t\n\x00") == "·→↵␀"
     assert visible("\u200d") == "⟨ZWJ⟩"
     assert unicodedata.combining(visible("e\u0301")[1])
+
+
+def test_a_text_of_only_missing_bytes_loses_them_all(tokenizers):
+    tok = tokenizers["HuggingFaceTB/SmolLM2-135M-Instruct"]
+    enc = tok.encode("\x06", add_special_tokens=False)
+    assert len(enc) == 0 and tok.lost_bytes(enc) == 1

@@ -248,8 +248,8 @@ class HFTokenizer(Tokenizer):
         self.model_max_length = max_len if isinstance(max_len, int) and max_len < 10**8 else None
 
     def lost_bytes(self, encoded: Encoded) -> int:
-        if self.family is not Family.BYTE_BPE or not len(encoded):
-            return 0
+        if self.family is not Family.BYTE_BPE:
+            return 0  # (a text made only of missing bytes has no tokens at all: all its bytes are lost)
         carried = int(self.byte_lengths()[encoded.ids[~encoded.special]].sum())
         in_tokens = encoded.text.encode("utf-8")
         return max(0, len(in_tokens) - carried)

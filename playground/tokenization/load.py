@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from playground.errors import HubUnavailable, ModelLoadError, PlaygroundError
@@ -17,7 +18,9 @@ from playground.settings import Settings
 from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
 from playground.tokenization.catalogue import Source, TokenizerSpec
 
-_cache: dict[str, Tokenizer] = {}
+# Bounded: with user-typed Hub ids allowed, visitors could otherwise fill memory with tokenizers.
+MAX_LOADED = 32
+_cache: OrderedDict[str, Tokenizer] = OrderedDict()
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -52,14 +55,25 @@ def _in_hub_cache(repo_id: str) -> bool:
 
 
 def load_tokenizer(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
-    if spec.id in _cache:
-        return _cache[spec.id]
+    cached = _cache.get(spec.id)
+    if cached is not None:
+        with _guard:
+            if spec.id in _cache:
+                _cache.move_to_end(spec.id)
+        return cached
     with _guard:
         lock = _locks.setdefault(spec.id, threading.Lock())
     with lock:
-        if spec.id not in _cache:
-            _cache[spec.id] = _load(spec, settings)
-        return _cache[spec.id]
+        cached = _cache.get(spec.id)
+        if cached is not None:  # another request loaded it while this one waited
+            return cached
+        tokenizer = _load(spec, settings)
+        with _guard:
+            _cache[spec.id] = tokenizer
+            while len(_cache) > MAX_LOADED:  # least recently used goes; its users keep their reference
+                evicted, _ = _cache.popitem(last=False)
+                _locks.pop(evicted, None)
+        return tokenizer
 
 
 def _load(spec: TokenizerSpec, settings: Settings) -> Tokenizer:

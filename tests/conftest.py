@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from playground.settings import PROJECT_DIR, Settings
 
@@ -24,6 +25,12 @@ CHROMIUM = "/usr/bin/chromium"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+# Locally hypothesis explores new inputs on every run; in CI the same examples run every time,
+# so a landing never depends on luck (bugs found locally get a regression test of their own).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

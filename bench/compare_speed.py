@@ -17,7 +17,7 @@ import argparse
 
 from common import machine, median_time, mixed_text
 
-from playground.compare import columns, compare, offline_choices
+from playground.compare import columns, compare, default_choices
 from playground.render import comparison_html
 from playground.settings import Settings
 from playground.tokenization import catalogue
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(offline=True)
     settings.apply_to_process()
-    names = offline_choices(settings)
+    names = default_choices(settings)
     text = mixed_text(args.chars)
     toks = [load_tokenizer(catalogue.get(n), settings) for n in names]
 

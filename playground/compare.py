@@ -228,8 +228,13 @@ def compare(text: str, names: list[str], settings: Settings, *, add_special_toke
     return Comparison(clean, rows, counts, cuts, notes)
 
 
-def offline_choices(settings: Settings) -> list[str]:
-    return [s.id for s in catalogue.TOKENIZERS if availability(s, settings).ready]
+def default_choices(settings: Settings) -> list[str]:
+    """What the tab compares before the visitor picks: the tokenizers already on this machine
+    (offline pack, Hub cache), so a page load never downloads anything; on a fresh Space,
+    where nothing is local yet, OpenAI's three encodings (small files, fetched once)."""
+    local = [s.id for s in catalogue.TOKENIZERS
+             if availability(s, settings).where in {"offline pack", "Hub cache"}]
+    return (local or list(PRESETS["OpenAI generations"]))[:MAX_TOKENIZERS]
 
 
 def disputed_spans(comparison: Comparison, limit: int = 50) -> list[tuple[int, int]]:

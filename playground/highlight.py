@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,16 +113,25 @@ def tokenize_text(
     return Highlight(tokenizer, encoded, stats, notes)
 
 
+_ID = re.compile(r"-?[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²"
+
+
 def parse_ids(raw: str) -> list[int]:
     """'[1, 2, 3]', '1 2 3' or '1,2,3' → ints; anything else is a clear error."""
     cleaned = raw.strip().strip("[]()")
     if not cleaned:
         return []
     parts = [p for p in cleaned.replace(",", " ").split() if p]
-    bad = [p for p in parts if not p.lstrip("-").isdigit()]
+    bad = [p for p in parts if not _ID.fullmatch(p)]
     if bad:
         raise InvalidInput(f"Token ids must be whole numbers separated by spaces or commas; not: {', '.join(bad[:5])}.")
     return [int(p) for p in parts]
+
+
+def _as_ids(values: list) -> list[int]:
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise InvalidInput("Token ids must be a list of whole numbers, e.g. [9906, 1917].")
+    return list(values)
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ class Decoded:
 
 
 def decode_ids(raw_ids: str | list[int], tokenizer_name: str, settings: Settings) -> Decoded:
-    ids = parse_ids(raw_ids) if isinstance(raw_ids, str) else [int(i) for i in raw_ids]
+    ids = parse_ids(raw_ids) if isinstance(raw_ids, str) else _as_ids(raw_ids)
     if len(ids) > settings.max_input_chars:
         raise InputTooLarge("The id list", len(ids), settings.max_input_chars, unit="ids")
     spec = catalogue.resolve(tokenizer_name, allow_custom=settings.allow_custom_models)

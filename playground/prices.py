@@ -20,6 +20,15 @@ from playground.settings import Settings
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")  # gpt-4o-2024-05-13, gpt-4-0613: snapshots
 
 
+def money(value: float | None) -> str:
+    """$0.000123 with enough digits to see a fraction of a cent; None → 'no price listed' (never $0)."""
+    if value is None:
+        return "no price listed"
+    if value == 0:
+        return "$0"
+    return f"${value:,.4f}" if value >= 0.01 else f"${value:.6f}"
+
+
 @dataclass(frozen=True)
 class ModelPrice:
     model: str

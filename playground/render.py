@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from playground.prices import money
 from playground.tokenization.backends import Tokenizer
 from playground.tokenization.encoded import Encoded
 from playground.tokenization.segments import Segment, segments
@@ -109,14 +110,6 @@ def _group_html(seg: Segment, text: str, chips: list[str]) -> str:
 def ids_text(ids: Sequence[int], limit: int = 50_000) -> str:
     shown = ", ".join(map(str, ids[:limit]))
     return f"[{shown}{', …' if len(ids) > limit else ''}]"
-
-
-def money(value: float | None) -> str:
-    if value is None:
-        return "no price listed"
-    if value == 0:
-        return "$0"
-    return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}"
 
 
 def cost_table_html(rows: Sequence[CostRow], n_tokens: int, source: str) -> str:

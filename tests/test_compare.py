@@ -14,8 +14,8 @@ from playground.compare import (
     columns,
     compare,
     crossed_mask,
+    default_choices,
     disputed_spans,
-    offline_choices,
     pieces_in,
 )
 from playground.errors import InvalidInput
@@ -69,7 +69,7 @@ def test_pieces_in_finds_overlapping_and_zero_width_tokens():
 @pytest.fixture(scope="module")
 def comparison(settings):
     text = "Hello World! naïve café\n\tTabbed    spaces Unbelievably 😀"
-    return compare(text, offline_choices(settings) + ["google/flan-t5-small"], settings)
+    return compare(text, default_choices(settings) + ["google/flan-t5-small"], settings)
 
 
 def test_a_tokenizer_that_cannot_load_gets_its_own_row(comparison):
@@ -129,3 +129,15 @@ def test_comparison_in_a_real_browser(page):
     assert rows.count() >= 8  # a header row and one per offline tokenizer
     assert page.locator("#compare-view th.disputed").count() > 0
     screenshot(page, "compare")
+
+
+def test_the_default_pick_is_local_and_within_the_cap(settings):
+    from dataclasses import replace
+
+    from playground.compare import MAX_TOKENIZERS, default_choices
+
+    offline = default_choices(settings)
+    assert "o200k_base" in offline and "minilm" in offline and len(offline) <= MAX_TOKENIZERS
+    # Online, the Hub entries become loadable, but the page must not download them on load.
+    assert default_choices(replace(settings, offline=False)) == offline
+    assert compare("hello", offline, settings).loaded

@@ -92,6 +92,19 @@ def test_parse_ids_accepts_the_usual_forms(raw):
     assert parse_ids(raw) == [9906, 1917]
 
 
+@pytest.mark.parametrize("raw", ["--5", "²", "1e3", "0x10", "٣"])
+def test_parse_ids_refuses_lookalike_numbers(raw):
+    with pytest.raises(InvalidInput, match="whole numbers"):
+        parse_ids(raw)
+
+
+def test_decode_api_refuses_non_integer_ids(settings):
+    with pytest.raises(InvalidInput, match="whole numbers"):
+        decode_ids(["a", 1], "cl100k_base", settings)
+    with pytest.raises(InvalidInput):
+        decode_ids([True], "cl100k_base", settings)
+
+
 def test_decode_box_round_trips_and_explains_bad_ids(settings):
     ids = tokenize_text("Hello world", "cl100k_base", settings).ids
     out = decode_ids(ids, "cl100k_base", settings)

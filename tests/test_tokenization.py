@@ -258,8 +258,11 @@ def test_bytes_missing_from_a_byte_level_vocabulary_are_reported(settings):
 
 def test_lone_surrogates_are_replaced_visibly():
     clean, notes = sanitize("a\ud800b")
-    assert clean == "a\ufffdb" and notes and "surrogate" in notes[0]
+    assert clean == "a\ufffdb" and notes == [
+        "1 lone surrogate code point(s) replaced by U+FFFD: they are not valid Unicode text."]
     assert sanitize("plain") == ("plain", [])
+    joined, notes = sanitize("\ud83d\ude00 and \udc00")  # a pair (😀) and a lone low half
+    assert joined == "😀 and \ufffd" and len(notes) == 2 and "1 surrogate pair" in notes[1]
 
 
 def test_uncased_wordpiece_normalization_is_read_from_the_tokenizer(tokenizers, sentencepiece_tokenizer):

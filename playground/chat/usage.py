@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from playground.errors import PlaygroundError
-from playground.prices import price_map
+from playground.prices import money, price_map
 from playground.settings import Settings
 
 FALLBACK_ENCODING = "o200k_base"
@@ -153,14 +153,3 @@ def cost_text(call: CallUsage) -> str:
     if call.free:
         return "free (local)"
     return money(call.cost)
-
-
-def money(value: float | None) -> str:
-    """$0.000123 with enough digits to see a fraction of a cent; None → 'no price listed'."""
-    if value is None:
-        return "no price listed"
-    if value == 0:
-        return "$0"
-    if value >= 0.01:
-        return f"${value:,.4f}"
-    return f"${value:.6f}"

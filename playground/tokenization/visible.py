@@ -75,6 +75,12 @@ def sanitize(text: str) -> tuple[str, list[str]]:
         return text, []
     except UnicodeEncodeError:
         pass
-    count = sum(1 for ch in text if 0xD800 <= ord(ch) <= 0xDFFF)
     fixed = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return fixed, [f"{count} lone surrogate code point(s) replaced by U+FFFD: they are not valid Unicode text."]
+    replaced = fixed.count("\ufffd") - text.count("\ufffd")
+    joined = (sum(1 for ch in text if 0xD800 <= ord(ch) <= 0xDFFF) - replaced) // 2
+    notes = []
+    if replaced:
+        notes.append(f"{replaced} lone surrogate code point(s) replaced by U+FFFD: they are not valid Unicode text.")
+    if joined:
+        notes.append(f"{joined} surrogate pair(s) (UTF-16 halves of one character) joined into their character.")
+    return fixed, notes

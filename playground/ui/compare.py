@@ -10,9 +10,9 @@ from playground.compare import (
     columns,
     compare,
     copy_as_code,
+    default_choices,
     disputed_spans,
     family_markers,
-    offline_choices,
     pieces_in,
 )
 from playground.prices import cost_rows, price_map
@@ -80,7 +80,7 @@ def build_tab(settings: Settings, shared: dict):
                           max_length=settings.max_input_chars)
         with gr.Column(scale=2):
             preset = gr.Dropdown(list(PRESETS), value=None, label="Preset", elem_id="compare-preset")
-            picked = gr.Dropdown(choices(settings), value=offline_choices(settings), multiselect=True,
+            picked = gr.Dropdown(choices(settings), value=default_choices(settings), multiselect=True,
                                  allow_custom_value=True, label="Tokenizers (or type a model or Hugging Face id)",
                                  elem_id="compare-tokenizers")
     run = gr.Button("Compare", variant="primary")

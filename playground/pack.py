@@ -154,7 +154,7 @@ def _tiktoken_from_toktok(encoding: str) -> bytes:
 def _pip_download(requirement: str, dest: Path, *extra: str) -> Path:
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *extra, requirement, "-d", str(dest)],
-        check=True,
+        check=True, timeout=300,
     )
     (found,) = [p for p in dest.iterdir() if p.is_file()]
     return found

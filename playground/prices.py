@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -94,6 +95,25 @@ class PriceMap:
 
 _lock = threading.Lock()
 _maps: dict[Path, PriceMap] = {}
+_last_failure = [0.0]  # monotonic time of the last failed fetch
+RETRY_FETCH_AFTER_S = 600
+
+
+def _fetch(pack: Pack) -> list[tuple[Path, str]]:
+    """Download the pinned wheel's map once; after a failure, wait before trying again, so a
+    broken network costs one slow request, not one per keystroke."""
+    import subprocess
+
+    from playground.pack import build_prices
+
+    if time.monotonic() - _last_failure[0] < RETRY_FETCH_AFTER_S and _last_failure[0]:
+        return []
+    try:
+        build_prices(pack)
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        _last_failure[0] = time.monotonic()
+        return []
+    return [(pack.price_map, (pack.price_map.parent / "SOURCE").read_text().strip())]
 
 
 def price_map(settings: Settings) -> PriceMap:
@@ -113,12 +133,10 @@ def price_map(settings: Settings) -> PriceMap:
 
             candidates.append((installed / PRICE_MAP_NAME, f"litellm=={version('litellm')}"))
         if not candidates and not settings.offline:
-            from playground.pack import build_prices
-
-            build_prices(pack)  # a Space installs requirements.txt only: fetch the map on first use
-            candidates.append((pack.price_map, (pack.price_map.parent / "SOURCE").read_text().strip()))
+            candidates += _fetch(pack)  # a Space installs requirements.txt only: fetch the map on first use
         if not candidates:
-            raise PlaygroundError("No price map: run `python -m playground.pack build` (or `make run`).")
+            raise PlaygroundError("Prices are unavailable: no price map here. Run `python -m playground.pack build` "
+                                  "(or `make run`) to add LiteLLM's map.")
         path, label = candidates[0]
         _maps[pack.price_map] = PriceMap(path, label)
         return _maps[pack.price_map]

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from playground.errors import PlaygroundError
 from playground.prices import money
+from playground.settings import Settings
 from playground.tokenization.backends import Tokenizer
 from playground.tokenization.encoded import Encoded
 from playground.tokenization.segments import Segment, segments
@@ -110,6 +112,17 @@ def _group_html(seg: Segment, text: str, chips: list[str]) -> str:
 def ids_text(ids: Sequence[int], limit: int = 50_000) -> str:
     shown = ", ".join(map(str, ids[:limit]))
     return f"[{shown}{', …' if len(ids) > limit else ''}]"
+
+
+def costs_section(tokenizer: Tokenizer, n_tokens: int, settings: Settings) -> str:
+    """The cost table, or a note when prices are unavailable: tokens still show without them."""
+    from playground.prices import cost_rows, price_map
+
+    try:
+        source = price_map(settings).version
+        return cost_table_html(cost_rows(tokenizer, n_tokens, settings), n_tokens, source)
+    except PlaygroundError as exc:
+        return f'<div class="costs empty">⚠ {escape(str(exc))}</div>'
 
 
 def cost_table_html(rows: Sequence[CostRow], n_tokens: int, source: str) -> str:

@@ -128,6 +128,27 @@ def test_failed_turn_leaves_the_conversation_intact(chat_app, server):
     assert len(server.requests) == before
 
 
+def test_a_failed_retry_keeps_the_turn_it_retried(chat_app, server):
+    from gradio_client.exceptions import AppError
+
+    client = new_client(chat_app[0])
+    turn_ui(client, "Hi, I'm Sam", key=ALICE_KEY, url=server.base_url)
+    server.fail("429", times=2)
+    with pytest.raises(AppError, match="Rate limit"):
+        client.predict("", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, SYSTEM, True, 64, 0.7, False,
+                       api_name="/chat_retry")
+    out = turn_ui(client, "What's my name?", key=ALICE_KEY, url=server.base_url)
+    assert transcript_texts(out[0]) == ["Hi, I'm Sam", "You said: Hi, I'm Sam", "What's my name?",
+                                        "Your name is Sam."]
+
+
+def test_a_system_message_in_the_conversation_is_used_by_chat_endpoint(api, server):
+    own = [{"role": "system", "content": "You are terse."}]
+    out = api.predict(own, "Hello", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, api_name="/chat")
+    assert server.requests[-1]["body"]["messages"][0] == {"role": "system", "content": "You are terse."}
+    assert out["messages_sent"][0]["content"] == "You are terse."
+
+
 def test_two_concurrent_sessions_stay_isolated(chat_app, server):
     people = {"Alice": ALICE_KEY, "Bob": BOB_KEY}
     results: dict[str, object] = {}

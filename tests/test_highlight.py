@@ -169,3 +169,12 @@ def test_cost_table_says_no_price_listed_not_zero(settings):
     result = tokenize_text("hello", "minilm", settings)
     html = cost_table_html(cost_rows(result.tokenizer, 3, settings), 3, "test")
     assert "no price listed" in html and "$0" not in html
+
+
+def test_without_a_price_map_tokens_still_show_and_costs_say_why(settings, tmp_path):
+    from playground.render import costs_section
+
+    bare = replace(settings, cache_dir=tmp_path)  # no pack here, offline: no way to get prices
+    tokenizer = tokenize_text("hello", "o200k_base", settings).tokenizer
+    html = costs_section(tokenizer, 1, bare)
+    assert "Prices are unavailable" in html and "pack build" in html

@@ -167,8 +167,12 @@ def build_tab(settings: Settings, shared: dict) -> None:
         }
 
     def stream(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
-               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool):
-        """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise."""
+               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, *,
+               on_failure: ChatSession | None = None):
+        """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise.
+
+        `on_failure` is the session to restore: for Retry that is the one *with* the turn being
+        retried, so a failed retry (a 429, a timeout) loses nothing."""
         config = BackendConfig.of(kind, model_name, url if kind != BackendKind.LOCAL else None,
                                   key if kind != BackendKind.LOCAL else None)
         options = TurnOptions(system_prompt or "", bool(resend_history), int(n_tokens), float(temp), bool(drop_oldest))
@@ -181,7 +185,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
                     yield {**refresh(s.add(update.result)), msg: ""}
         except PlaygroundError:
             # The transcript never shows an error or a half answer; the message stays in the box for a retry.
-            yield refresh(s)
+            yield refresh(on_failure or s)
             raise
 
     @at_edge
@@ -195,7 +199,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
     def retry_turn(s, _message, *rest):
         if not s.turns:
             raise gr.Error("Nothing to retry yet: send a message first.", print_exception=False)
-        yield from stream(s.undo(), s.last.message, *rest)
+        yield from stream(s.undo(), s.last.message, *rest, on_failure=s)
 
     @at_edge
     def undo_turn(s: ChatSession) -> dict:
@@ -251,16 +255,19 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     def chat(messages: list[dict], message: str, backend: str = "local", model: str = "", base_url: str = "",
-             api_key: str = "", system_prompt: str = DEFAULT_SYSTEM_PROMPT, resend_history: bool = True,
+             api_key: str = "", system_prompt: str = "", resend_history: bool = True,
              max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False) -> dict:
         """One chat turn. `messages`: the conversation so far ([{"role", "content"}], may start with a system
-        message); `message`: the new user message; `backend`: "local", "openai" or "compatible" (with `base_url`).
+        message, used unless `system_prompt` is given); `message`: the new user message; `backend`: "local",
+        "openai" or "compatible" (with `base_url`).
         Returns the reply, finish_reason, the exact messages sent (no key), usage with cost and context, and the
         conversation with this turn appended."""
         history = check_history(messages or [], settings)
         config = BackendConfig.of(backend, model, base_url or None, api_key or None)
-        options = TurnOptions(system_prompt or "", resend_history, int(max_tokens), float(temperature),
-                              drop_oldest_turns)
+        # The system prompt: the one given, else the conversation's own system message, else the default.
+        has_own = any(m.get("role") == "system" for m in history)
+        system = system_prompt or ("" if has_own else DEFAULT_SYSTEM_PROMPT)
+        options = TurnOptions(system, resend_history, int(max_tokens), float(temperature), drop_oldest_turns)
         # Stateless: there is no session to cap, so only the server-wide cap protects the operator's key.
         result = drain(run_turn(history, message or "", options, config, settings))
         out = result.as_dict()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import gradio as gr
 
 from playground.compare import (
@@ -15,8 +17,7 @@ from playground.compare import (
     family_markers,
     pieces_in,
 )
-from playground.prices import cost_rows, price_map
-from playground.render import comparison_html, cost_table_html
+from playground.render import comparison_html, costs_section
 from playground.settings import Settings
 from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
@@ -107,11 +108,8 @@ def build_tab(settings: Settings, shared: dict):
         comparison = compare(text_value or "", names or [], settings)
         spans = disputed_spans(comparison)
         span_choices = [(f"{visible(comparison.text[a:b]).strip() or '·'}  (chars {a}–{b})", f"{a}:{b}") for a, b in spans]
-        pm = price_map(settings)
-        cost_parts = []
-        for row in comparison.loaded:
-            n = row.result.stats.tokens
-            cost_parts.append(f"<h4>{row.label}</h4>" + cost_table_html(cost_rows(row.result.tokenizer, n, settings), n, pm.version))
+        cost_parts = [f"<h4>{escape(row.label)}</h4>" + costs_section(row.result.tokenizer, row.result.stats.tokens, settings)
+                      for row in comparison.loaded]
         cols = columns(comparison.cuts, comparison.boundaries, VIEW_CHARS)
         more = (f"\n\nThe aligned view shows the first {VIEW_CHARS:,} characters; the table counts all "
                 f"{len(comparison.text):,}.") if len(comparison.text) > VIEW_CHARS else ""

@@ -8,8 +8,7 @@ import gradio as gr
 
 from playground import examples
 from playground.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
-from playground.prices import cost_rows, price_map
-from playground.render import cost_table_html, ids_text
+from playground.render import costs_section, ids_text
 from playground.settings import Settings
 from playground.tokenization.load import choices
 from playground.ui.common import at_edge, download_file, stats_markdown
@@ -82,14 +81,13 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     @at_edge
     def update(text_value: str, name: str, add: bool, allow: bool, view_mode: str) -> dict:
         result = tokenize_text(text_value or "", name, settings, add_special_tokens=add, allow_special=allow)
-        pm = price_map(settings)
         n = result.stats.tokens
         return {
             stats: stats_line(result),
             notes: "\n".join(f"⚠ {note}" for note in result.notes),
             chips: gr.update(value=result.chips_html(settings.max_view_tokens), visible=view_mode == "Tokens"),
             ids_box: gr.update(value=ids_text(result.ids), visible=view_mode == "Ids"),
-            costs: cost_table_html(cost_rows(result.tokenizer, n, settings), n, pm.version),
+            costs: costs_section(result.tokenizer, n, settings),
             table: [list(r.values()) for r in result.rows(limit=500)],
             code: copy_as_code(result.tokenizer, text_value or "", add_special_tokens=add, allow_special=allow),
         }

@@ -43,6 +43,8 @@ def test_a_full_queue_answers_busy_and_recovers(tiny_queue_app):
 
 
 def test_a_client_that_leaves_mid_generation_does_not_block_the_next(tiny_queue_app):
+    """The next visitor is served correctly. (This does not claim the abandoned generation stops
+    early: `/generate` runs to its `max_new_tokens`, which the server caps; the tab's Stop does stop.)"""
     from gradio_client import Client
 
     leaver = Client(tiny_queue_app, verbose=False)

@@ -30,6 +30,7 @@ SUGGESTION_POOL = 60_000  # close-match suggestions come from the first (most fr
 
 _loaded: dict[str, Any] = {}
 _lock = threading.Lock()
+_source_locks: dict[str, threading.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,11 @@ def keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> Any:
 def load_source(source: str, settings: Settings) -> WordVectors:
     """A built-in source, loaded once per process."""
     spec = get_word_vectors(source)
-    with _lock:
+    if spec.id in _loaded:
+        return _loaded[spec.id]
+    with _lock:  # one lock per source: a long GloVe download must not hold up the offline vectors
+        source_lock = _source_locks.setdefault(spec.id, threading.Lock())
+    with source_lock:
         if spec.id not in _loaded:
             _loaded[spec.id] = _load(spec, settings)
         return _loaded[spec.id]

@@ -12,7 +12,9 @@ import functools
 import inspect
 import logging
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,10 +70,25 @@ def at_edge(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+DOWNLOADS = Path(tempfile.gettempdir()) / "playground-downloads"
+DOWNLOAD_TTL_S = 3600
+
+
 def download_file(name: str, content: str) -> str:
-    """Write a download into a fresh private temp folder; gradio serves it to this visitor only."""
-    folder = Path(tempfile.mkdtemp(prefix="playground-"))
-    path = folder / name
+    """Write a download into a fresh private folder; gradio copies it and serves it to this visitor.
+
+    Folders older than an hour are removed on the way, so repeated exports of a 200,000-character
+    text do not fill the disk of a shared server."""
+    DOWNLOADS.mkdir(exist_ok=True)
+    cutoff = time.time() - DOWNLOAD_TTL_S
+    for old in DOWNLOADS.iterdir():
+        try:
+            expired = old.stat().st_mtime < cutoff
+        except OSError:  # another request removed it first
+            continue
+        if expired:
+            shutil.rmtree(old, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(dir=DOWNLOADS)) / name
     path.write_text(content, encoding="utf-8")
     return str(path)
 

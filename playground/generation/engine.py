@@ -5,9 +5,9 @@ scores (no copy, no second pass) and a streamer turns the chosen token plus thos
 `TokenStep` (softmax and top-5 on one row: microseconds next to a forward pass). Steps go
 through a queue read with a timeout, so a worker that raises or dies ends the stream with an
 error instead of hanging. A `threading.Event` (the Stop button) is checked by a stopping
-criterion after every token. One model's lock is held for the whole generation, so concurrent
-requests to the same model queue up; seeded sampling also holds a process-wide lock, because
-torch's sampling RNG is global.
+criterion after every token. A device slot (`--generation-concurrency`, shared by the Generate
+and Chat tabs) and the model's lock are held for the whole generation, so concurrent requests
+queue up; sampling also holds a process-wide lock, because torch's sampling RNG is global.
 
 Probabilities are the model's own distribution at that step (after the repetition penalty,
 before temperature / top-k / top-p, which transformers applies after custom processors).
@@ -36,7 +36,17 @@ POLL_S = 0.5  # how often a waiting stream checks that its worker is alive
 STALL_S = 300.0  # no token for this long: the worker is stuck; end the stream with an error
 ROLES = ("system", "user", "assistant")
 
-_rng_lock = threading.Lock()  # torch's sampling RNG is process-wide: one seeded generation at a time
+_rng_lock = threading.Lock()  # torch's sampling RNG is process-wide: one sampling run at a time
+_slots_guard = threading.Lock()
+_device_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def device_slots(settings: Settings) -> threading.BoundedSemaphore:
+    """Generations at once on this process's device, whichever tab or model asks (the Chat tab's
+    local backend too): `--generation-concurrency`."""
+    with _slots_guard:
+        return _device_slots.setdefault(settings.generation_concurrency,
+                                        threading.BoundedSemaphore(max(1, settings.generation_concurrency)))
 
 
 class GenerationFailed(PlaygroundError):
@@ -298,8 +308,11 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
     steps: list[TokenStep] = []
     generated: list[int] = []
     first_at = last_at = None
-    loaded.lock.acquire()  # queued behind other generations with this model
-    rng = _rng_lock if seeded else None
+    slots = device_slots(settings)
+    slots.acquire()  # queued behind generations with any model on this device
+    loaded.lock.acquire()  # …and behind other generations with this model
+    # Any sampling run draws from torch's one RNG; an unseeded one would shift a seeded one's draws.
+    rng = _rng_lock if request.do_sample else None
     if rng:
         rng.acquire()
     worker = threading.Thread(target=work, name=f"generate-{prepared.spec.id}", daemon=True)
@@ -349,6 +362,7 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
         if rng:
             rng.release()
         loaded.lock.release()
+        slots.release()
 
 
 def _raise_from_worker(exc: BaseException, spec: ModelSpec) -> None:

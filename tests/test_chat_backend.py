@@ -230,6 +230,25 @@ def test_spend_caps_apply_to_the_operators_key(fake, settings):
     assert drain(run_turn([], "Hello", options, typed, operator, session_spent=5.0, ledger=ledger)).reply
 
 
+def test_the_worst_case_is_reserved_before_a_call_and_kept_when_it_breaks(fake, settings):
+    operator = replace(settings, openai_api_key=OPERATOR_KEY, openai_base_url=fake.base_url,
+                       spend_cap_session_usd=1.0, spend_cap_total_usd=1.0)
+    config = BackendConfig.of("openai", "gpt-4o-mini")
+    ledger = SpendLedger()
+    result = drain(run_turn([], "Hello", TurnOptions(max_tokens=1000), config, operator, ledger=ledger))
+    assert ledger.total == pytest.approx(result.usage.cost)  # settled to the real cost
+    # A call whose worst case (1000 output tokens) would pass the remaining budget is refused up front.
+    tight = replace(operator, spend_cap_total_usd=ledger.total + 0.0001)
+    with pytest.raises(SpendCapReached, match="worst case"):
+        drain(run_turn([], "Hello", TurnOptions(max_tokens=1000), config, tight, ledger=ledger))
+    # A stream that dies mid-answer stays charged at its worst case: the tokens were spent.
+    before = ledger.total
+    fake.fail("die")
+    with pytest.raises(ChatError):
+        drain(run_turn([], "Hello", TurnOptions(max_tokens=100), config, operator, ledger=ledger))
+    assert ledger.total > before
+
+
 def test_operator_key_refuses_unpriced_openai_models(settings):
     operator = replace(settings, openai_api_key=OPERATOR_KEY)
     with pytest.raises(ChatError, match="no listed price|has none"):

@@ -49,6 +49,20 @@ class SpendLedger:
         with self._lock:
             self._total += usd
 
+    def reserve(self, worst_usd: float, settings: Settings) -> None:
+        """Count a call's worst case (whole prompt + max_tokens) before it starts, atomically, so
+        concurrent calls cannot all pass the check and overshoot the cap together. `settle`
+        replaces it with the real cost; a call that breaks or is abandoned stays charged."""
+        with self._lock:
+            if self._total + worst_usd > settings.spend_cap_total_usd:
+                raise SpendCapReached("all visitors since the server started, counting this call's worst case",
+                                      self._total + worst_usd, settings.spend_cap_total_usd)
+            self._total += worst_usd
+
+    def settle(self, reserved_usd: float, actual_usd: float) -> None:
+        with self._lock:
+            self._total += actual_usd - reserved_usd
+
 
 OPERATOR_SPEND = SpendLedger()
 
@@ -143,6 +157,11 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
         notes.append(f"Dropped the {fitted.dropped} oldest messages so the conversation fits the "
                      f"{facts.context_window:,}-token context window.")
 
+    reserved = 0.0
+    if connection is not None and connection.operator_key and facts.priced:
+        reserved = usage.call_usage(facts, fitted.prompt_tokens, options.max_tokens, "counted", counted_with).cost or 0.0
+        ledger.reserve(reserved, settings)
+
     if connection is None:
         kwargs = {"model": config.model, "messages": sent, "max_tokens": params.max_tokens,
                   "temperature": params.temperature}
@@ -176,7 +195,9 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
             completion = counter.text_tokens(reply) if connection is not None else 0
         call = usage.call_usage(facts, prompt, completion, source, with_)
         operator = connection is not None and connection.operator_key
-        if operator and call.cost:
+        if operator and reserved:
+            ledger.settle(reserved, call.cost or 0.0)
+        elif operator and call.cost:
             ledger.add(call.cost)
         result = TurnResult(message, reply, event.finish_reason or "stop", sent, request, code, call,
                             fitted.dropped, operator, time.perf_counter() - started, notes)

@@ -198,9 +198,12 @@ _behaviours: dict[str, Behaviour] = {}
 
 
 def cached_behaviour(tok: Tokenizer) -> Behaviour:
-    if tok.spec.id not in _behaviours:  # a pure function of the tokenizer: compute once
-        _behaviours[tok.spec.id] = behaviour(tok)
-    return _behaviours[tok.spec.id]
+    found = _behaviours.get(tok.spec.id)
+    if found is None:  # a pure function of the tokenizer: compute once (bounded like the tokenizer cache)
+        found = _behaviours[tok.spec.id] = behaviour(tok)
+        while len(_behaviours) > 64:
+            _behaviours.pop(next(iter(_behaviours)), None)
+    return found
 
 
 def compare(text: str, names: list[str], settings: Settings, *, add_special_tokens: bool = False) -> Comparison:

@@ -72,6 +72,18 @@ _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
+SMALL_CACHE = 32  # tokenizers, views, context lengths: user-typed ids must not grow these forever
+
+
+def _remember(cache: dict, key: str, value: Any) -> Any:
+    """Store in an insertion-ordered dict, dropping the oldest entries beyond SMALL_CACHE."""
+    with _guard:
+        cache[key] = value
+        while len(cache) > SMALL_CACHE:
+            cache.pop(next(iter(cache)))
+    return value
+
+
 def _lock_for(key: str) -> threading.Lock:
     with _guard:
         return _locks.setdefault(key, threading.Lock())
@@ -127,10 +139,12 @@ def _translate_hub_error(exc: Exception, spec: ModelSpec, where: Location, what:
 
 def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
     """The model's fast tokenizer (with its chat template), cached; no weights are read."""
-    if spec.id in _tokenizers:
-        return _tokenizers[spec.id]
+    found = _tokenizers.get(spec.id)
+    if found is not None:
+        return found
     with _lock_for("tok:" + spec.id):
-        if spec.id not in _tokenizers:
+        found = _tokenizers.get(spec.id)  # loaded by another request while this one waited?
+        if found is None:
             check_size_budget(spec, settings)
             where = locate(spec, settings)
             AutoTokenizer = lazy.transformers().AutoTokenizer  # noqa: N806 - the library's name
@@ -142,26 +156,27 @@ def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
                 raise _translate_hub_error(exc, spec, where, "tokenizer") from None
             if not getattr(tok, "is_fast", False):
                 raise ModelLoadError(f"{spec.hub_id!r} has no fast tokenizer (tokenizer.json).")
-            _tokenizers[spec.id] = tok
-        return _tokenizers[spec.id]
+            return _remember(_tokenizers, spec.id, tok)
+        return found
 
 
 def load_view(spec: ModelSpec, settings: Settings) -> Any:
     """The tokenizer behind the app's one tokenizer interface (token bytes, chips, special ids)."""
-    if spec.id not in _views:
-        from playground.tokenization.backends import HFTokenizer
-        from playground.tokenization.catalogue import Family, Source, TokenizerSpec
+    found = _views.get(spec.id)
+    if found is not None:
+        return found
+    from playground.tokenization.backends import HFTokenizer
+    from playground.tokenization.catalogue import Family, Source, TokenizerSpec
 
-        tok = load_tokenizer(spec, settings)
-        tspec = TokenizerSpec(spec.id, spec.label, Family.OTHER, Source.HUB, spec.hub_id)  # family is re-detected
-        _views[spec.id] = HFTokenizer(tspec, tok, locate(spec, settings).source)
-    return _views[spec.id]
+    tok = load_tokenizer(spec, settings)
+    tspec = TokenizerSpec(spec.id, spec.label, Family.OTHER, Source.HUB, spec.hub_id)  # family is re-detected
+    return _remember(_views, spec.id, HFTokenizer(tspec, tok, locate(spec, settings).source))
 
 
 def context_length(spec: ModelSpec, settings: Settings) -> int | None:
     """Positions the model was trained for (config), or None when unknown or unreachable."""
     if spec.id in _contexts:
-        return _contexts[spec.id]
+        return _contexts.get(spec.id)
     where = locate(spec, settings)
     AutoConfig = lazy.transformers().AutoConfig  # noqa: N806
 
@@ -174,7 +189,7 @@ def context_length(spec: ModelSpec, settings: Settings) -> int | None:
     value = next((getattr(config, name) for name in ("max_position_embeddings", "n_positions", "max_sequence_length",
                                                       "seq_length") if isinstance(getattr(config, name, None), int)),
                  None)
-    _contexts[spec.id] = value
+    _remember(_contexts, spec.id, value)
     return value
 
 

@@ -234,9 +234,11 @@ def build_tab(settings: Settings, shared: dict) -> None:
 
     inputs = [session, msg, backend, model, base_url, api_key, system, resend, max_tokens, temperature, drop]
     outputs = [*views, msg]
+    # always_last: a message sent while the previous turn is finishing runs right after it (with the
+    # updated conversation) instead of being dropped, and turns of one session never run side by side.
     gr.on([send.click, msg.submit], send_turn, inputs, outputs, api_name="chat_turn", api_visibility="undocumented",
           concurrency_limit=8, concurrency_id="chat", show_progress="minimal",
-          show_progress_on=[stats])
+          show_progress_on=[stats], trigger_mode="always_last")
     retry.click(retry_turn, inputs, outputs, api_name="chat_retry", api_visibility="undocumented",
                 concurrency_limit=8, concurrency_id="chat", show_progress="minimal", show_progress_on=[stats])
     undo.click(undo_turn, session, views, api_name="chat_undo", api_visibility="undocumented")

@@ -16,7 +16,6 @@ from typing import Any
 
 from playground import lazy
 from playground.embeddings.catalogue import EmbeddingModelSpec
-from playground.errors import HubUnavailable, ModelLoadError
 from playground.pack import Pack
 from playground.settings import Settings
 
@@ -101,22 +100,12 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
 
 
 def _hub_errors(spec: EmbeddingModelSpec, local_only: bool, load: Callable[[], Any]) -> Any:
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from playground import hub
 
     try:
         return load()
-    except GatedRepoError:
-        raise ModelLoadError(f"{spec.hub_id!r} is gated: accept its licence on huggingface.co and set HF_TOKEN.") \
-            from None
-    except RepositoryNotFoundError:
-        raise ModelLoadError(f"There is no Hugging Face repo {spec.hub_id!r} (or it is private).") from None
-    except LocalEntryNotFoundError:
-        raise HubUnavailable(spec.hub_id, "not in the local cache") from None
-    except (OSError, ValueError) as exc:
-        if local_only:
-            raise HubUnavailable(spec.hub_id, "not in the local cache") from None
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"Could not load {spec.hub_id!r}: {first}") from None
+    except hub.hub_errors() as exc:
+        raise hub.translate(exc, spec.hub_id, "model", local_only=local_only) from None
 
 
 def availability(spec: EmbeddingModelSpec, settings: Settings) -> str:

@@ -21,8 +21,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground import lazy
-from playground.errors import HubUnavailable, ModelLoadError, NotAllowed, PlaygroundError
+from playground import hub, lazy
+from playground.errors import ModelLoadError, NotAllowed, PlaygroundError
 from playground.generation.catalogue import ModelSpec
 from playground.pack import Pack
 from playground.settings import Settings
@@ -122,19 +122,7 @@ def _token() -> str | None:
 
 
 def _translate_hub_error(exc: Exception, spec: ModelSpec, where: Location, what: str) -> PlaygroundError:
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
-
-    if isinstance(exc, PlaygroundError):
-        return exc
-    if isinstance(exc, GatedRepoError):
-        return ModelLoadError(f"{spec.hub_id!r} is gated: accept its licence on huggingface.co and set HF_TOKEN "
-                              "(as a Space secret when deployed).")
-    if isinstance(exc, RepositoryNotFoundError):
-        return ModelLoadError(f"There is no Hugging Face repo {spec.hub_id!r} (or it is private). Check the id.")
-    if isinstance(exc, LocalEntryNotFoundError) or (where.local_only and isinstance(exc, OSError)):
-        return HubUnavailable(spec.hub_id, "not in the local cache")
-    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return ModelLoadError(f"Could not load the {what} of {spec.hub_id!r}: {first}")
+    return hub.translate(exc, spec.hub_id, what, local_only=where.local_only)
 
 
 def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from playground.errors import HubUnavailable, ModelLoadError, PlaygroundError
+from playground.errors import HubUnavailable, ModelLoadError
 from playground.pack import Pack
 from playground.settings import Settings
 from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
@@ -124,31 +124,15 @@ def _load_qwen(spec: TokenizerSpec, pack: Pack) -> Tokenizer:
 
 
 def _load_hf(spec: TokenizerSpec, where: str, *, local_only: bool) -> Tokenizer:
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
-
-    from playground import lazy
+    from playground import hub, lazy
 
     try:
         hf = lazy.transformers().AutoTokenizer.from_pretrained(
             where, use_fast=True, trust_remote_code=False, local_files_only=local_only,
             token=os.environ.get("HF_TOKEN") or None,
         )
-    except GatedRepoError:
-        raise ModelLoadError(
-            f"{spec.ref!r} is gated: accept its licence on huggingface.co and set HF_TOKEN "
-            "(as a Space secret when deployed)."
-        ) from None
-    except RepositoryNotFoundError:
-        raise ModelLoadError(f"There is no Hugging Face repo {spec.ref!r} (or it is private). Check the id.") from None
-    except LocalEntryNotFoundError:
-        raise HubUnavailable(spec.ref, "not in the local cache") from None
-    except PlaygroundError:
-        raise
-    except (OSError, ValueError) as exc:
-        if local_only:
-            raise HubUnavailable(spec.ref, "not in the local cache") from None
-        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"Could not load a tokenizer from {spec.ref!r}: {first_line}") from None
+    except hub.hub_errors() as exc:
+        raise hub.translate(exc, spec.ref, "tokenizer", local_only=local_only) from None
     return HFTokenizer(spec, hf, where)
 
 

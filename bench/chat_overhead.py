@@ -11,14 +11,13 @@ the same client call, usage and cost). Medians over N calls after 3 warm-up call
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from common import median_time  # noqa: E402
 from fake_openai_server import FakeOpenAI  # noqa: E402
 
 from playground.chat.backends import BackendConfig  # noqa: E402
@@ -54,14 +53,7 @@ def main(n: int = 50) -> None:
 
         timings = {}
         for name, fn in (("raw openai client", raw), ("playground run_turn", ours)):
-            for _ in range(3):
-                fn()
-            samples = []
-            for _ in range(n):
-                started = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - started)
-            timings[name] = statistics.median(samples)
+            timings[name] = median_time(fn, repeat=n, warmup=3)
             print(f"{name:22s} median {1000 * timings[name]:7.2f} ms over {n} calls")
         ratio = timings["playground run_turn"] / timings["raw openai client"]
         print(f"ratio playground / raw: {ratio:.2f}  (21-message conversation, ~1,000 prompt words)")

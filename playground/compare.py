@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from playground.bounded import put_bounded
 from playground.errors import InvalidInput, PlaygroundError
 from playground.highlight import Highlight, check_length, tokenize_text
 from playground.settings import Settings
@@ -200,9 +201,8 @@ _behaviours: dict[str, Behaviour] = {}
 def cached_behaviour(tok: Tokenizer) -> Behaviour:
     found = _behaviours.get(tok.spec.id)
     if found is None:  # a pure function of the tokenizer: compute once (bounded like the tokenizer cache)
-        found = _behaviours[tok.spec.id] = behaviour(tok)
-        while len(_behaviours) > 64:
-            _behaviours.pop(next(iter(_behaviours)), None)
+        found = behaviour(tok)
+        put_bounded(_behaviours, tok.spec.id, found, 64)
     return found
 
 

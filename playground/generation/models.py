@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from playground import hub, lazy
+from playground.bounded import put_bounded
 from playground.errors import ModelLoadError, NotAllowed, PlaygroundError
 from playground.generation.catalogue import ModelSpec
 from playground.pack import Pack
@@ -78,9 +79,7 @@ SMALL_CACHE = 32  # tokenizers, views, context lengths: user-typed ids must not 
 def _remember(cache: dict, key: str, value: Any) -> Any:
     """Store in an insertion-ordered dict, dropping the oldest entries beyond SMALL_CACHE."""
     with _guard:
-        cache[key] = value
-        while len(cache) > SMALL_CACHE:
-            cache.pop(next(iter(cache)))
+        put_bounded(cache, key, value, SMALL_CACHE)
     return value
 
 
@@ -238,9 +237,7 @@ def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
                 return _models[spec.id]
         loaded = _load(spec, settings)
         with _guard:
-            _models[spec.id] = loaded
-            while len(_models) > max(1, settings.model_cache_size):
-                evicted, _ = _models.popitem(last=False)
+            for evicted in put_bounded(_models, spec.id, loaded, settings.model_cache_size):
                 log.info("generation model cache: freed %s (least recently used)", evicted)
         gc.collect()
         return loaded

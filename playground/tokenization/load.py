@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from playground.bounded import put_bounded
 from playground.errors import HubUnavailable, ModelLoadError
 from playground.pack import Pack
 from playground.settings import Settings
@@ -69,9 +70,8 @@ def load_tokenizer(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
             return cached
         tokenizer = _load(spec, settings)
         with _guard:
-            _cache[spec.id] = tokenizer
-            while len(_cache) > MAX_LOADED:  # least recently used goes; its users keep their reference
-                evicted, _ = _cache.popitem(last=False)
+            # Least recently used goes (its users keep their reference), and its lock with it.
+            for evicted in put_bounded(_cache, spec.id, tokenizer, MAX_LOADED):
                 _locks.pop(evicted, None)
         return tokenizer
 

@@ -23,7 +23,7 @@ from playground.generation.engine import (
 )
 from playground.generation.snippet import copy_as_code
 from playground.generation.view import generated_html, prompt_html
-from playground.pack import Pack
+from playground.pack.entries import Entry, Pack
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -80,7 +80,7 @@ def test_importing_the_backend_does_not_import_torch():
 
 @pytest.fixture(scope="session")
 def smol(settings):
-    assert Pack(settings).has("smollm2"), "run `python -m playground.pack build`"
+    assert Pack(settings).has(Entry.SMOLLM2), "run `python -m playground.pack build`"
     spec = catalogue.get(catalogue.DEFAULT_MODEL)
     return models.load_model(spec, settings)
 

@@ -159,19 +159,13 @@ class TiktokenTokenizer(Tokenizer):
 
 @cache
 def _byte_decoder() -> dict[str, int]:
-    """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, codes)}
+    """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted (transformers' own table)."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    return {char: byte for byte, char in bytes_to_unicode().items()}
 
 
-def _components(node: Any) -> list[dict]:
+def _components(node: Any) -> list[dict[str, Any]]:
     """Flatten a tokenizer.json pipeline node (a Sequence or a single step) into its steps."""
     if not node:
         return []
@@ -181,7 +175,7 @@ def _components(node: Any) -> list[dict]:
     return [node]
 
 
-def detect_family(config: dict) -> Family:
+def detect_family(config: dict[str, Any]) -> Family:
     """The family, read from the tokenizer's own pipeline description (tokenizer.json)."""
     model_type = config.get("model", {}).get("type")
     steps = _components(config.get("pre_tokenizer")) + _components(config.get("decoder"))
@@ -195,7 +189,7 @@ def detect_family(config: dict) -> Family:
     return Family.OTHER
 
 
-def detect_normalization(config: dict) -> Normalization:
+def detect_normalization(config: dict[str, Any]) -> Normalization:
     steps = _components(config.get("normalizer"))
     lower = strip = False
     form = None

@@ -6,7 +6,9 @@ from html import escape
 
 import gradio as gr
 
-from playground.compare import (
+from playground.prices.render import costs_section
+from playground.settings import Settings
+from playground.tokenization.compare import (
     PRESETS,
     Comparison,
     columns,
@@ -17,8 +19,7 @@ from playground.compare import (
     family_markers,
     pieces_in,
 )
-from playground.render import comparison_html, costs_section
-from playground.settings import Settings
+from playground.tokenization.compare_render import comparison_html
 from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
 from playground.ui.common import at_edge, download_file
@@ -74,9 +75,9 @@ def build_tab(settings: Settings, shared: dict):
         "The same text through several tokenizers. Columns line up the same span of text down the rows; "
         "**red columns** are where the tokenizers disagree about where to cut. Hover a chip for its id and bytes."
     )
-    highlighter = shared.get("playground.ui.highlighter")
+    tokens_tab = shared.get("playground.ui.tokens")
     with gr.Row():
-        text = gr.Textbox(value=highlighter.text.value if highlighter else "", lines=4, max_lines=12, scale=3,
+        text = gr.Textbox(value=tokens_tab.text.value if tokens_tab else "", lines=4, max_lines=12, scale=3,
                           label="Text (shared with the Tokens tab)", elem_id="compare-text",
                           max_length=settings.max_input_chars)
         with gr.Column(scale=2):
@@ -156,10 +157,10 @@ def build_tab(settings: Settings, shared: dict):
     span_pick.input(show_span, [state, span_pick], span_out, api_name="compare_span", api_visibility="undocumented")
     span_text.submit(find_span, [state, span_text], span_out, api_name="compare_find", api_visibility="undocumented")
     export.click(export_files, state, files, api_name="compare_export", api_visibility="undocumented")
-    if highlighter is not None:  # one shared text: typing in either tab updates the other
-        highlighter.text.input(lambda v: v, highlighter.text, text, queue=False, api_name="share_text_to_compare",
+    if tokens_tab is not None:  # one shared text: typing in either tab updates the other
+        tokens_tab.text.input(lambda v: v, tokens_tab.text, text, queue=False, api_name="share_text_to_compare",
                                api_visibility="undocumented")
-        text.input(lambda v: v, text, highlighter.text, queue=False, api_name="share_text_from_compare",
+        text.input(lambda v: v, text, tokens_tab.text, queue=False, api_name="share_text_from_compare",
                    api_visibility="undocumented")
 
     @at_edge

@@ -1,4 +1,4 @@
-"""Token Highlighter tab: text → coloured tokens, ids, stats, costs, code, downloads."""
+"""Tokens tab: text → coloured tokens, ids, stats, costs, code, downloads (backend: `playground.tokenization`)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from playground import examples
-from playground.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
-from playground.render import costs_section, ids_text
+from playground.prices.render import costs_section
 from playground.settings import Settings
+from playground.tokenization import samples
+from playground.tokenization.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
 from playground.tokenization.load import choices
+from playground.tokenization.render import ids_text
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 DEFAULT_TOKENIZER = "o200k_base"
 
 
 @dataclass
-class HighlighterTab:
+class TokensTab:
     """Components other tabs reuse (the shared text)."""
 
     text: gr.Textbox
@@ -39,7 +40,7 @@ def stats_line(result: Highlight) -> str:
     return stats_markdown(pairs)
 
 
-def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
+def build_tab(settings: Settings, shared: dict) -> TokensTab:
     gr.Markdown(
         "Type or paste text and see how a tokenizer cuts it. Each chip is one token; hover a chip for its id, "
         "its vocabulary entry and its bytes. `·` is a space, `→` a tab, `↵` a newline. Grey text belongs to no "
@@ -47,9 +48,9 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     )
     with gr.Row():
         with gr.Column(scale=3):
-            text = gr.Textbox(value=examples.DEFAULT, lines=6, max_lines=20, label="Your text",
+            text = gr.Textbox(value=samples.DEFAULT, lines=6, max_lines=20, label="Your text",
                               elem_id="shared-text", max_length=settings.max_input_chars)
-            gr.Examples([[t] for t in examples.TEXTS.values()], inputs=[text], example_labels=list(examples.TEXTS),
+            gr.Examples([[t] for t in samples.TEXTS.values()], inputs=[text], example_labels=list(samples.TEXTS),
                         label="Try", examples_per_page=12)
         with gr.Column(scale=2):
             tokenizer = gr.Dropdown(choices(settings), value=DEFAULT_TOKENIZER, allow_custom_value=True,
@@ -112,7 +113,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     gr.on([decode_btn.click, ids_in.submit], decode, [ids_in, tokenizer], [decoded, decoded_pieces],
           api_name="decode_view", api_visibility="undocumented", concurrency_id="tokenizers")
     register_api(settings)
-    return HighlighterTab(text=text, tokenizer=tokenizer)
+    return TokensTab(text=text, tokenizer=tokenizer)
 
 
 def register_api(settings: Settings) -> None:

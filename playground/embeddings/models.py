@@ -75,7 +75,8 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         model.eval()
         return TokenEncoder(spec, tokenizer, model)
 
-    return _cached("tokens", spec, settings, load)
+    encoder: TokenEncoder = _cached("tokens", spec, settings, load)
+    return encoder
 
 
 def _hub_errors(spec: EmbeddingModelSpec, local_only: bool, load: Callable[[], Any]) -> Any:

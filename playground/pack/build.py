@@ -25,6 +25,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from playground.pack.entries import PRICE_MAP_NAME, TIKTOKEN_FILES, Entry, Pack, package_dir
 from playground.settings import Settings
@@ -125,7 +126,7 @@ def build_smollm2(pack: Pack) -> str:
     config = AutoConfig.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config)
+    model = cast(Any, AutoModelForCausalLM).from_config(config)  # unannotated in transformers
     missing, unexpected = model.load_state_dict(gguf_model.state_dict(), strict=False)
     if [k for k in missing if "lm_head" not in k] or unexpected:  # lm_head is tied to the embeddings
         raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")

@@ -58,11 +58,10 @@ def hub_context_length(tokenizer: Tokenizer) -> tuple[int | None, str]:
 def _read_config(source_path: str) -> dict[str, Any] | None:
     local = Path(source_path) / "config.json"
     try:
-        if local.is_file():
-            return json.loads(local.read_text())
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(source_path, "config.json")
-        return json.loads(Path(cached).read_text()) if isinstance(cached, str) else None
+        cached = str(local) if local.is_file() else try_to_load_from_cache(source_path, "config.json")
+        config: dict[str, Any] | None = json.loads(Path(cached).read_text()) if isinstance(cached, str) else None
+        return config
     except (OSError, ValueError):
         return None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -116,9 +116,9 @@ class TiktokenTokenizer(Tokenizer):
         self.encoding_name = encoding.name
 
     def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
-        if allow_special:
-            return self._enc.encode(text, allowed_special="all")
-        return self._enc.encode_ordinary(text)
+        ids: list[int] = (self._enc.encode(text, allowed_special="all") if allow_special
+                          else self._enc.encode_ordinary(text))
+        return ids
 
     def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
         ids_list = self.raw_encode(text, allow_special=allow_special)
@@ -151,7 +151,8 @@ class TiktokenTokenizer(Tokenizer):
         return [b.decode("utf-8", errors="backslashreplace") for b in self.token_bytes(ids)]
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self._enc.decode(list(ids))
+        text: str = self._enc.decode(list(ids))
+        return text
 
 
 # --- Hugging Face fast tokenizers ----------------------------------------------------------------
@@ -162,7 +163,8 @@ def _byte_decoder() -> dict[str, int]:
     """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted (transformers' own table)."""
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    return {char: byte for byte, char in bytes_to_unicode().items()}
+    table = cast(Callable[[], dict[int, str]], bytes_to_unicode)()  # transformers leaves it unannotated
+    return {char: byte for byte, char in table.items()}
 
 
 def _components(node: Any) -> list[dict[str, Any]]:
@@ -252,7 +254,8 @@ class HFTokenizer(Tokenizer):
         return self._with_special if allow_special else self._plain
 
     def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
-        return self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens).ids
+        ids: list[int] = self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens).ids
+        return ids
 
     def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
         enc = self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens)
@@ -293,4 +296,5 @@ class HFTokenizer(Tokenizer):
         return piece.encode("utf-8")
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self.hf.decode(list(ids), skip_special_tokens=False)
+        text: str = self.hf.decode(list(ids), skip_special_tokens=False)
+        return text

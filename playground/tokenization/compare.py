@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class Row:
     def ok(self) -> bool:
         return self.result is not None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         if self.result is None:
             return {"tokenizer": self.label, "id": self.spec_id, "error": self.error}
         tok, stats, b = self.result.tokenizer, self.result.stats, self.behaviour
@@ -83,8 +84,9 @@ class Comparison:
     def loaded(self) -> list[Row]:
         return [r for r in self.rows if r.ok]
 
-    def loaded_tokenizers(self) -> list[tuple[Row, Tokenizer]]:
-        return [(r, r.result.tokenizer) for r in self.rows if r.result is not None]
+    def results(self) -> list[tuple[Row, Highlight]]:
+        """The rows that loaded, each with its result (typed: no None to check)."""
+        return [(r, r.result) for r in self.rows if r.result is not None]
 
     @property
     def disputed(self) -> np.ndarray:
@@ -92,7 +94,7 @@ class Comparison:
         k = len(self.loaded)
         return np.flatnonzero((self.boundaries > 0) & (self.boundaries < k))
 
-    def table(self) -> list[dict]:
+    def table(self) -> list[dict[str, Any]]:
         return [row.summary() for row in self.rows]
 
     def csv(self) -> str:
@@ -255,7 +257,8 @@ def copy_as_code(comparison: Comparison) -> str:
     text = comparison.text if len(comparison.text) <= 300 else None
     shown = repr(text) if text is not None else "open('my_text.txt', encoding='utf-8').read()"
     lines = ["import tiktoken", "from transformers import AutoTokenizer", "", f"text = {shown}", ""]
-    for row, tok in comparison.loaded_tokenizers():
+    for row, result in comparison.results():
+        tok = result.tokenizer
         if isinstance(tok, TiktokenTokenizer) and tok.spec.source is catalogue.Source.TIKTOKEN:
             lines.append(f"ids = tiktoken.get_encoding({tok.spec.ref!r}).encode_ordinary(text)")
             lines.append(f"print({row.label!r}, len(ids), ids[:20])")
@@ -269,5 +272,5 @@ def copy_as_code(comparison: Comparison) -> str:
 
 
 def family_markers(comparison: Comparison) -> list[tuple[str, str]]:
-    families = dict.fromkeys(tok.family for _, tok in comparison.loaded_tokenizers())
+    families = dict.fromkeys(result.tokenizer.family for _, result in comparison.results())
     return [(f.value, f.marker) for f in families]

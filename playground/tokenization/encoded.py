@@ -26,7 +26,7 @@ class Encoded:
 
     @property
     def id_list(self) -> list[int]:
-        return self.ids.tolist()
+        return [int(i) for i in self.ids.tolist()]
 
 
 def char_offsets_from_byte_lengths(text: str, byte_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import gradio as gr
 
@@ -29,7 +30,7 @@ SUMMARY_HEADERS = ["tokenizer", "family", "vocab size", "tokens", "chars/token",
                    "strips accents", "newlines", "tabs", "space runs", "word marker"]
 
 
-def summary_rows(comparison: Comparison) -> list[list]:
+def summary_rows(comparison: Comparison) -> list[list[Any]]:
     out = []
     for row in comparison.table():
         if "error" in row:
@@ -39,14 +40,14 @@ def summary_rows(comparison: Comparison) -> list[list]:
     return out
 
 
-def count_chart(comparison: Comparison):
+def count_chart(comparison: Comparison) -> Any:  # a plotly Figure (plotly is imported lazily)
     import plotly.graph_objects as go  # lazy: plotly is only needed once a comparison is drawn
 
-    rows = [r for r in comparison.loaded]
-    labels = [r.label for r in rows]
+    results = comparison.results()
+    labels = [row.label for row, _ in results]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=[r.result.stats.tokens for r in rows], name="tokens", marker_color="#54aeff")
-    fig.add_scatter(x=labels, y=[r.result.stats.chars_per_token or 0 for r in rows], name="characters per token",
+    fig.add_bar(x=labels, y=[r.stats.tokens for _, r in results], name="tokens", marker_color="#54aeff")
+    fig.add_scatter(x=labels, y=[r.stats.chars_per_token or 0 for _, r in results], name="characters per token",
                     yaxis="y2", mode="markers+lines", marker={"size": 10, "color": "#cf222e"})
     fig.update_layout(
         height=340, margin={"l": 40, "r": 40, "t": 30, "b": 90}, legend={"orientation": "h", "y": 1.12},
@@ -70,7 +71,7 @@ def span_cut_markdown(comparison: Comparison, start: int, end: int) -> str:
     return "\n".join(lines)
 
 
-def build_tab(settings: Settings, shared: dict):
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(
         "The same text through several tokenizers. Columns line up the same span of text down the rows; "
         "**red columns** are where the tokenizers disagree about where to cut. Hover a chip for its id and bytes."
@@ -105,12 +106,12 @@ def build_tab(settings: Settings, shared: dict):
     state = gr.State(None)  # this visitor's last comparison: span picks need no re-tokenizing
 
     @at_edge
-    def run_compare(text_value: str, names: list[str]) -> dict:
+    def run_compare(text_value: str, names: list[str]) -> dict[Any, Any]:
         comparison = compare(text_value or "", names or [], settings)
         spans = disputed_spans(comparison)
         span_choices = [(f"{visible(comparison.text[a:b]).strip() or '·'}  (chars {a}–{b})", f"{a}:{b}") for a, b in spans]
-        cost_parts = [f"<h4>{escape(row.label)}</h4>" + costs_section(row.result.tokenizer, row.result.stats.tokens, settings)
-                      for row in comparison.loaded]
+        cost_parts = [f"<h4>{escape(row.label)}</h4>" + costs_section(result.tokenizer, result.stats.tokens, settings)
+                      for row, result in comparison.results()]
         cols = columns(comparison.cuts, comparison.boundaries, VIEW_CHARS)
         more = (f"\n\nThe aligned view shows the first {VIEW_CHARS:,} characters; the table counts all "
                 f"{len(comparison.text):,}.") if len(comparison.text) > VIEW_CHARS else ""
@@ -164,12 +165,12 @@ def build_tab(settings: Settings, shared: dict):
                    api_visibility="undocumented")
 
     @at_edge
-    def compare_api(text: str, tokenizers: list[str]) -> dict:
+    def compare_api(text: str, tokenizers: list[str]) -> dict[str, Any]:
         """Compare tokenizers on `text`: the summary table, each tokenizer's tokens, and the disputed cuts."""
         comparison = compare(text or "", tokenizers or [], settings)
         tokens = {}
-        for row in comparison.loaded:
-            rows = row.result.rows()
+        for row, result in comparison.results():
+            rows = result.rows()
             tokens[row.spec_id] = [{k: r[k] for k in ("id", "token", "text", "start", "end")} for r in rows]
         return {"table": comparison.table(), "tokens": tokens, "disputed_boundaries": comparison.disputed.tolist()}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -40,7 +41,7 @@ def stats_line(result: Highlight) -> str:
     return stats_markdown(pairs)
 
 
-def build_tab(settings: Settings, shared: dict) -> TokensTab:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> TokensTab:
     gr.Markdown(
         "Type or paste text and see how a tokenizer cuts it. Each chip is one token; hover a chip for its id, "
         "its vocabulary entry and its bytes. `·` is a space, `→` a tab, `↵` a newline. Grey text belongs to no "
@@ -80,7 +81,7 @@ def build_tab(settings: Settings, shared: dict) -> TokensTab:
         code = gr.Code(language="python", label="Reproduce this view")
 
     @at_edge
-    def update(text_value: str, name: str, add: bool, allow: bool, view_mode: str) -> dict:
+    def update(text_value: str, name: str, add: bool, allow: bool, view_mode: str) -> dict[Any, Any]:
         result = tokenize_text(text_value or "", name, settings, add_special_tokens=add, allow_special=allow)
         n = result.stats.tokens
         return {
@@ -99,7 +100,7 @@ def build_tab(settings: Settings, shared: dict) -> TokensTab:
         return [download_file("tokens.csv", result.csv()), download_file("tokens.json", result.json())]
 
     @at_edge
-    def decode(raw: str, name: str) -> tuple[str, list[list]]:
+    def decode(raw: str, name: str) -> tuple[str, list[list[Any]]]:
         out = decode_ids(raw or "", name, settings)
         return out.text, [list(p.values()) for p in out.pieces]
 
@@ -121,7 +122,7 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, add_special_tokens: bool = True,
-                 allow_special: bool = False) -> dict:
+                 allow_special: bool = False) -> dict[str, Any]:
         """Tokenize `text`; returns the ids, each token's span, vocabulary entry and bytes, and stats."""
         result = tokenize_text(text or "", tokenizer, settings, add_special_tokens=add_special_tokens,
                                allow_special=allow_special)
@@ -129,7 +130,7 @@ def register_api(settings: Settings) -> None:
                 "tokens": result.rows(), "notes": result.notes}
 
     @at_edge
-    def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict:
+    def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict[str, Any]:
         """Decode token ids back into text, with each id's piece."""
         out = decode_ids(ids, tokenizer, settings)
         return {"text": out.text, "pieces": out.pieces}

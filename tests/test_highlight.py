@@ -1,4 +1,4 @@
-"""The highlighter backend: stats, chips, decode box, copy-as-code, prices, limits."""
+"""The Tokens tab backend: stats, chips, decode box, copy-as-code, prices, limits."""
 
 from __future__ import annotations
 

@@ -165,7 +165,7 @@ def test_no_price_map_means_no_price_listed_and_tokens_still_show(settings, tmp_
         price_map(bare)
     tok = load.tokenizer(catalogue.get("o200k_base"), settings)
     assert "Prices are unavailable" in costs_section(tok, 10, bare)
-    assert lookup("gpt-4o", settings) is not None  # with the pack: priced
+    assert lookup("gpt-4o", settings).priced  # with the pack: priced
     assert lookup("no-such-model-anywhere", settings) is None
 
 

@@ -45,6 +45,11 @@ class ModelPrice:
     context_window: int | None  # max input tokens
     max_output_tokens: int | None
 
+    @property
+    def priced(self) -> bool:
+        """Both prices listed (an entry may list a context window and no price)."""
+        return self.input_per_token is not None and self.output_per_token is not None
+
     def input_cost(self, tokens: int) -> float | None:
         return None if self.input_per_token is None else tokens * self.input_per_token
 

@@ -40,6 +40,7 @@ bench: pack
 
 lint: $(DEPS)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Needs PyPI's per-release JSON API (see scripts/audit.py); not part of `make test`.
 audit: $(DEPS)

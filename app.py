@@ -21,7 +21,7 @@ log = logging.getLogger("playground")
 
 # (tab title, module with `build_tab(settings, shared)`), in page order.
 TABS: tuple[tuple[str, str], ...] = (
-    ("Tokens", "playground.ui.highlighter"),
+    ("Tokens", "playground.ui.tokens"),
     ("Compare tokenizers", "playground.ui.compare"),
     ("Generate", "playground.ui.generation"),
     ("Embeddings", "playground.ui.embeddings"),

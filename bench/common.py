@@ -12,12 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playground import examples  # noqa: E402
+from playground.tokenization import samples  # noqa: E402
 
 
 def mixed_text(n_chars: int) -> str:
     """English, code, numbers, emoji, CJK, RTL and whitespace runs, repeated with variation to n_chars."""
-    parts = list(examples.TEXTS.values())
+    parts = list(samples.TEXTS.values())
     out, i = [], 0
     size = 0
     while size < n_chars:

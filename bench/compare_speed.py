@@ -17,11 +17,10 @@ import argparse
 
 from common import machine, median_time, mixed_text
 
-from playground.compare import columns, compare, default_choices
-from playground.render import comparison_html
 from playground.settings import Settings
-from playground.tokenization import catalogue
-from playground.tokenization.load import load_tokenizer
+from playground.tokenization import catalogue, load
+from playground.tokenization.compare import columns, compare, default_choices
+from playground.tokenization.compare_render import comparison_html
 
 
 def main() -> None:
@@ -33,7 +32,7 @@ def main() -> None:
     settings.apply_to_process()
     names = default_choices(settings)
     text = mixed_text(args.chars)
-    toks = [load_tokenizer(catalogue.get(n), settings) for n in names]
+    toks = [load.tokenizer(catalogue.get(n), settings) for n in names]
 
     def raw_all() -> None:
         for tok in toks:  # each library's own encode, as a user of that library would call it

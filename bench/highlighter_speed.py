@@ -15,11 +15,10 @@ from dataclasses import replace
 
 from common import machine, median_time, mixed_text
 
-from playground.highlight import tokenize_text
-from playground.render import ids_text
 from playground.settings import Settings
-from playground.tokenization import catalogue
-from playground.tokenization.load import load_tokenizer
+from playground.tokenization import catalogue, load
+from playground.tokenization.highlight import tokenize_text
+from playground.tokenization.render import ids_text
 
 
 def transformers_encode(tok, text):
@@ -50,7 +49,7 @@ def main() -> None:
     print(f"# Highlighter vs raw encode, {len(text):,} chars ({len(text.encode()):,} bytes), {machine()}")
     print(f"{'tokenizer':<26} {'baseline':<26} {'tokens':>9} {'baseline':>9} {'highlighter':>12} {'ratio':>6}")
     for label, name, baseline, raw in CASES:
-        tok = load_tokenizer(catalogue.get(name), settings)
+        tok = load.tokenizer(catalogue.get(name), settings)
 
         def full_path(name: str = name) -> None:
             result = tokenize_text(text, name, settings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json",
-                   "generation_config.json", "vocab.txt", "vocab.json", "merges.txt", "*.model", "chat_template.jinja"]
+from playground.hub import TOKENIZER_FILES
+
 MODEL_FILES = [*TOKENIZER_FILES, "*.safetensors", "*.safetensors.index.json", "modules.json",
                "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/*"]
 

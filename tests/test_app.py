@@ -83,7 +83,7 @@ def test_share_without_internet_fails_clearly_and_keeps_serving():
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_highlighter_in_a_real_browser(page):
+def test_tokens_tab_in_a_real_browser(page):
     page.wait_for_selector("#chips .tok", timeout=60_000)
     box = page.locator("#shared-text textarea")
     box.fill("Hello 😀 world\tTab")
@@ -102,5 +102,5 @@ def test_highlighter_in_a_real_browser(page):
     assert page.locator("#ids textarea").input_value().startswith("[")
     page.get_by_role("radio", name="Tokens").check()
     page.wait_for_selector("#chips .tok", timeout=10_000)
-    screenshot(page, "highlighter")
-    assert (ARTIFACTS / "highlighter.png").stat().st_size > 10_000
+    screenshot(page, "tokens")
+    assert (ARTIFACTS / "tokens.png").stat().st_size > 10_000

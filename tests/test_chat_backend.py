@@ -19,7 +19,7 @@ from playground.chat.errors import BackendError, ChatError, ContextOverflow, NoA
 from playground.chat.turn import SpendLedger, TurnOptions, drain, run_turn
 from playground.chat.usage import counter_for, money
 from playground.errors import InvalidInput
-from playground.prices import price_map
+from playground.prices.data import price_map
 
 KEY = "sk-visitor-7f3a9c1e5b2d4f6a8c0e"
 OPERATOR_KEY = "sk-operator-0b1d2f3a4c5e6a7b8c9d"

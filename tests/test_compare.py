@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import screenshot
 
-from playground.compare import (
+from playground.errors import InvalidInput
+from playground.tokenization.compare import (
     boundary_counts,
     boundary_mask,
     columns,
@@ -18,7 +19,6 @@ from playground.compare import (
     disputed_spans,
     pieces_in,
 )
-from playground.errors import InvalidInput
 
 
 def spans(*pairs):
@@ -134,7 +134,7 @@ def test_comparison_in_a_real_browser(page):
 def test_the_default_pick_is_local_and_within_the_cap(settings):
     from dataclasses import replace
 
-    from playground.compare import MAX_TOKENIZERS, default_choices
+    from playground.tokenization.compare import MAX_TOKENIZERS, default_choices
 
     offline = default_choices(settings)
     assert "o200k_base" in offline and "minilm" in offline and len(offline) <= MAX_TOKENIZERS

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from playground.compare import compare
 from playground.errors import PlaygroundError
-from playground.highlight import decode_ids, parse_ids, tokenize_text
+from playground.tokenization.compare import compare
+from playground.tokenization.highlight import decode_ids, parse_ids, tokenize_text
 
 FUZZ = hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 any_text = st.text(max_size=300)  # every code point, lone surrogates and NUL included

@@ -23,7 +23,7 @@ from playground.generation.engine import (
 )
 from playground.generation.snippet import copy_as_code
 from playground.generation.view import generated_html, prompt_html
-from playground.pack import Pack
+from playground.pack.entries import Entry, Pack
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -80,7 +80,7 @@ def test_importing_the_backend_does_not_import_torch():
 
 @pytest.fixture(scope="session")
 def smol(settings):
-    assert Pack(settings).has("smollm2"), "run `python -m playground.pack build`"
+    assert Pack(settings).has(Entry.SMOLLM2), "run `python -m playground.pack build`"
     spec = catalogue.get(catalogue.DEFAULT_MODEL)
     return models.load_model(spec, settings)
 
@@ -237,3 +237,23 @@ def test_copy_as_code_reproduces_the_generation(settings, smol):
     with contextlib.redirect_stdout(out):
         exec(compile(local, "snippet", "exec"), {})  # noqa: S102 - our own generated code, on the local model
     assert out.getvalue().splitlines()[0] == final.text
+
+
+@pytest.mark.slow
+def test_copy_as_code_prints_the_probabilities_the_page_shows_under_a_penalty(settings, smol):
+    """With a repetition penalty the page's probabilities differ from the raw logits'; the code's match the page."""
+    import re
+
+    request = GenerationRequest(messages=CHAT, max_new_tokens=12, repetition_penalty=1.8)
+    final = last(request, settings)
+    code = copy_as_code(request, prepare(request, settings))
+    assert "repetition_penalty=1.8" in code
+    local = code.replace(repr(catalogue.DEFAULT_MODEL), repr(str(Pack(settings).smollm2_dir)), 1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(local, "snippet", "exec"), {})  # noqa: S102 - our own generated code, on the local model
+    lines = out.getvalue().splitlines()
+    assert lines[0] == final.text
+    printed = [float(re.match(r"^.* ([0-9.e-]+) \[", line).group(1)) for line in lines[1:]]
+    shown = [step.prob for step in final.steps]
+    assert len(printed) == len(shown) and printed == pytest.approx(shown, abs=2e-4)

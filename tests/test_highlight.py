@@ -1,4 +1,4 @@
-"""The highlighter backend: stats, chips, decode box, copy-as-code, prices, limits."""
+"""The Tokens tab backend: stats, chips, decode box, copy-as-code, prices, limits."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from dataclasses import replace
 import pytest
 
 from playground.errors import InputTooLarge, InvalidInput
-from playground.highlight import copy_as_code, decode_ids, parse_ids, tokenize_text
-from playground.prices import cost_rows, price_map
-from playground.render import render_chips
+from playground.prices.costs import cost_rows
+from playground.prices.data import price_map
+from playground.tokenization.highlight import copy_as_code, decode_ids, parse_ids, tokenize_text
+from playground.tokenization.render import render_chips
 
 
 def test_stats_count_what_they_say(settings):
@@ -164,7 +165,7 @@ def test_cost_rows_for_hub_models_have_no_price_but_a_context(settings):
 
 
 def test_cost_table_says_no_price_listed_not_zero(settings):
-    from playground.render import cost_table_html
+    from playground.prices.render import cost_table_html
 
     result = tokenize_text("hello", "minilm", settings)
     html = cost_table_html(cost_rows(result.tokenizer, 3, settings), 3, "test")
@@ -172,7 +173,7 @@ def test_cost_table_says_no_price_listed_not_zero(settings):
 
 
 def test_without_a_price_map_tokens_still_show_and_costs_say_why(settings, tmp_path):
-    from playground.render import costs_section
+    from playground.prices.render import costs_section
 
     bare = replace(settings, cache_dir=tmp_path)  # no pack here, offline: no way to get prices
     tokenizer = tokenize_text("hello", "o200k_base", settings).tokenizer

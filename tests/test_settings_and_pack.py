@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from playground.pack import Pack, status, tiktoken_source
+from playground.pack.build import status
+from playground.pack.entries import TIKTOKEN_FILES, Pack
 from playground.settings import PROJECT_DIR, Settings
 
 
@@ -62,11 +63,22 @@ def test_pack_is_complete(settings):
 @pytest.mark.parametrize(("encoding", "prefix"), [("o200k_base", "446a9538"), ("cl100k_base", "223921b7"),
                                                    ("r50k_base", "306cd27f")])
 def test_tiktoken_files_carry_tiktokens_own_hash(settings, encoding, prefix):
-    url, expected = tiktoken_source(encoding)
-    assert expected.startswith(prefix) and url.endswith(f"{encoding}.tiktoken")
+    file = TIKTOKEN_FILES[encoding]
+    assert file.sha256.startswith(prefix) and file.url.endswith(f"{encoding}.tiktoken")
     path = Pack(settings).tiktoken_file(encoding)
-    assert path.name == hashlib.sha1(url.encode()).hexdigest()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == expected
+    assert path.name == hashlib.sha1(file.url.encode()).hexdigest()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == file.sha256
+
+
+def test_the_pack_names_the_files_tiktoken_itself_reads():
+    """The url and hash of each file are tiktoken's own (read from its registry's source, never patched)."""
+    import inspect
+
+    import tiktoken_ext.openai_public as public
+
+    for encoding, file in TIKTOKEN_FILES.items():
+        source = inspect.getsource(getattr(public, encoding))
+        assert f'"{file.url}"' in source and f'expected_hash="{file.sha256}"' in source, encoding
 
 
 def test_tiktoken_loads_the_pack_with_no_network(settings, tmp_path):

@@ -16,10 +16,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from playground.errors import HubUnavailable, NotAllowed, UnknownName
-from playground.tokenization import catalogue
+from playground.tokenization import catalogue, load
 from playground.tokenization.backends import HFTokenizer
 from playground.tokenization.catalogue import Family, Source
-from playground.tokenization.load import availability, load_tokenizer
 from playground.tokenization.segments import dropped_chars, segments
 from playground.tokenization.visible import sanitize
 
@@ -44,7 +43,7 @@ HAND_PICKED = [
 
 @pytest.fixture(scope="module")
 def tokenizers(settings):
-    return {name: load_tokenizer(catalogue.get(name), settings) for name in OFFLINE}
+    return {name: load.tokenizer(catalogue.get(name), settings) for name in OFFLINE}
 
 
 @pytest.fixture(scope="module")
@@ -132,18 +131,18 @@ def test_user_typed_hub_ids_can_be_refused():
 
 def test_offline_availability_is_stated(settings):
     for name in OFFLINE:
-        assert availability(catalogue.get(name), settings).ready, name
-    bert = availability(catalogue.get("bert-base-uncased"), settings)
+        assert load.locate(catalogue.get(name), settings).ready, name
+    bert = load.locate(catalogue.get("bert-base-uncased"), settings)
     assert not bert.ready and "needs the Hub" in bert.where
 
 
 def test_hub_entry_offline_fails_with_a_clear_message(settings):
     with pytest.raises(HubUnavailable, match="make prefetch"):
-        load_tokenizer(catalogue.get("google/flan-t5-small"), settings)
+        load.tokenizer(catalogue.get("google/flan-t5-small"), settings)
 
 
 def test_loads_are_cached(settings, tokenizers):
-    assert load_tokenizer(catalogue.get("o200k_base"), settings) is tokenizers["o200k_base"]
+    assert load.tokenizer(catalogue.get("o200k_base"), settings) is tokenizers["o200k_base"]
 
 
 # --- seed checks from the offline pack's verification ----------------------------------------
@@ -190,7 +189,9 @@ def test_property_sentencepiece(sentencepiece_tokenizer, text):
 def test_property_wordpiece_pieces_match_normalized_text(tokenizers, text):
     """Every WordPiece token's span, normalized (lowercased, accents stripped), is its piece.
 
-    Tokens that share one span (a Hangul syllable decomposed into jamo) are joined first."""
+    Tokens that share one span (a Hangul syllable decomposed into jamo) are joined first. BERT's
+    normalizer pads each CJK character with spaces, which its pre-tokenizer then drops: compare
+    without them."""
     tok = tokenizers["minilm"]
     normalizer = tok.hf.backend_tokenizer.normalizer
     enc = tok.encode(text, add_special_tokens=False)
@@ -199,7 +200,7 @@ def test_property_wordpiece_pieces_match_normalized_text(tokenizers, text):
         by_span.setdefault((start, end), []).append("\x00" if tid == tok.unk_id else piece.removeprefix("##"))
     for (start, end), pieces in by_span.items():
         if "\x00" not in pieces:
-            assert normalizer.normalize_str(text[start:end]) == "".join(pieces)
+            assert normalizer.normalize_str(text[start:end]).strip(" ") == "".join(pieces)
 
 
 # --- the quirks a learner should see --------------------------------------------------------
@@ -249,7 +250,7 @@ def test_typed_special_tokens_are_plain_text_unless_allowed(tokenizers, name, to
 
 
 def test_bytes_missing_from_a_byte_level_vocabulary_are_reported(settings):
-    from playground.highlight import tokenize_text
+    from playground.tokenization.highlight import tokenize_text
 
     result = tokenize_text("a\U00040000b", "HuggingFaceTB/SmolLM2-135M-Instruct", settings)
     assert result.stats.lost_bytes == 1 and "not in the tokenizer's vocabulary" in result.notes[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from playground.errors import PlaygroundError
-from playground.prices import money, price_map
+from playground.prices.data import money, price_map
 from playground.settings import Settings
 
 FALLBACK_ENCODING = "o200k_base"
@@ -46,16 +46,15 @@ def counter_for(model: str, settings: Settings) -> Counter:
 
 @lru_cache(maxsize=64)  # specs and loaded tokenizers are cached globally already; this saves the lookups
 def _counter(model: str, settings: Settings) -> Counter:
-    from playground.tokenization import catalogue
-    from playground.tokenization.load import load_tokenizer
+    from playground.tokenization import catalogue, load
 
     try:
         spec = catalogue.resolve(model, allow_custom=False)
-        tokenizer = load_tokenizer(spec, settings)
+        tokenizer = load.tokenizer(spec, settings)
         return Counter(tokenizer, spec.id, True)
     except PlaygroundError:
         spec = catalogue.get(FALLBACK_ENCODING)
-        return Counter(load_tokenizer(spec, settings), f"{FALLBACK_ENCODING} (approximation: {model!r} has no "
+        return Counter(load.tokenizer(spec, settings), f"{FALLBACK_ENCODING} (approximation: {model!r} has no "
                        "tokenizer here)", False)
 
 

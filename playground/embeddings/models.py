@@ -1,27 +1,23 @@
 """Load embedding models once per process: offline pack first, then the Hub.
 
-Loads are cached under a per-entry lock (two visitors asking at once load a model once) in a
-small LRU of `Settings.model_cache_size` entries per kind. Failures are not cached. Safe
+Loads go through one `SharedCache` per kind (two visitors asking at once load a model once),
+least recently used first, `Settings.model_cache_size` entries each. Failures are not cached. Safe
 loading only: no remote code, safetensors weights.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from playground import lazy
+from playground import hub, lazy
+from playground.cache import SharedCache
 from playground.embeddings.catalogue import EmbeddingModelSpec
-from playground.pack import Pack
+from playground.pack.entries import Pack
 from playground.settings import Settings
 
-_guard = threading.Lock()
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_caches: dict[str, SharedCache[str, Any]] = {"sentence": SharedCache(2), "tokens": SharedCache(2)}
 
 
 @dataclass(frozen=True)
@@ -34,24 +30,7 @@ class TokenEncoder:
 
 
 def _cached(kind: str, spec: EmbeddingModelSpec, settings: Settings, load: Callable[[], Any]) -> Any:
-    key = (kind, spec.id)
-    with _guard:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        with _guard:
-            if key in _cache:
-                return _cache[key]
-        value = load()
-        with _guard:
-            _cache[key] = value
-            limit = max(1, settings.model_cache_size)
-            while sum(1 for k in _cache if k[0] == kind) > limit:
-                oldest = next(k for k in _cache if k[0] == kind)
-                del _cache[oldest]
-        return value
+    return _caches[kind].get_or_load(spec.id, load, max_entries=settings.model_cache_size)
 
 
 def _where(spec: EmbeddingModelSpec, settings: Settings) -> tuple[str, bool]:
@@ -71,7 +50,7 @@ def load_sentence_model(spec: EmbeddingModelSpec, settings: Settings) -> Any:
         where, local_only = _where(spec, settings)
         return _hub_errors(spec, local_only, lambda: SentenceTransformer(
             where, local_files_only=local_only, trust_remote_code=False,
-            model_kwargs={"use_safetensors": True}, token=os.environ.get("HF_TOKEN") or None,
+            model_kwargs={"use_safetensors": True}, token=hub.token(),
         ))
 
     return _cached("sentence", spec, settings, load)
@@ -88,7 +67,7 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         transformers = lazy.transformers()  # first imports under the shared lock (see playground/lazy.py)
         AutoModel, AutoTokenizer = transformers.AutoModel, transformers.AutoTokenizer  # noqa: N806
         where, local_only = _where(spec, settings)
-        token = os.environ.get("HF_TOKEN") or None
+        token = hub.token()
         tokenizer = _hub_errors(spec, local_only, lambda: AutoTokenizer.from_pretrained(
             where, use_fast=True, local_files_only=local_only, trust_remote_code=False, token=token))
         model = _hub_errors(spec, local_only, lambda: AutoModel.from_pretrained(
@@ -96,12 +75,11 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         model.eval()
         return TokenEncoder(spec, tokenizer, model)
 
-    return _cached("tokens", spec, settings, load)
+    encoder: TokenEncoder = _cached("tokens", spec, settings, load)
+    return encoder
 
 
 def _hub_errors(spec: EmbeddingModelSpec, local_only: bool, load: Callable[[], Any]) -> Any:
-    from playground import hub
-
     try:
         return load()
     except hub.hub_errors() as exc:

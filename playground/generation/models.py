@@ -1,7 +1,8 @@
 """Load generation models once, keep a few, free the least recently used.
 
-A load is cached under a per-model lock (two visitors asking for the same model at the same
-moment load it once), in an LRU bounded by `Settings.model_cache_size`. Each loaded model
+Loads go through `SharedCache`s (two visitors asking for the same model at the same moment
+load it once; a failed load is not cached), in an LRU bounded by `Settings.model_cache_size`
+(tokenizers, views and context lengths: `SMALL_CACHE`, least recently used first). Each loaded model
 carries its own lock: `engine` holds it for a whole generation, so requests to one model are
 queued and never interleave in its state. Tokenizers are cached apart: rendering a prompt must
 not need the weights.
@@ -14,18 +15,16 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from playground import hub, lazy
-from playground.bounded import put_bounded
+from playground.cache import SharedCache
 from playground.errors import ModelLoadError, NotAllowed, PlaygroundError
 from playground.generation.catalogue import ModelSpec
-from playground.pack import Pack
+from playground.pack.entries import Pack
 from playground.settings import Settings
 
 log = logging.getLogger("playground")
@@ -65,33 +64,24 @@ class Location:
     offline_pack: bool
 
 
-_models: OrderedDict[str, LoadedModel] = OrderedDict()
-_tokenizers: dict[str, Any] = {}
-_views: dict[str, Any] = {}
-_contexts: dict[str, int | None] = {}
-_locks: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
-
-
 SMALL_CACHE = 32  # tokenizers, views, context lengths: user-typed ids must not grow these forever
 
 
-def _remember(cache: dict, key: str, value: Any) -> Any:
-    """Store in an insertion-ordered dict, dropping the oldest entries beyond SMALL_CACHE."""
-    with _guard:
-        put_bounded(cache, key, value, SMALL_CACHE)
-    return value
+def _freed(model_id: str) -> None:
+    log.info("generation model cache: freed %s (least recently used)", model_id)
+    gc.collect()  # give the evicted model's memory back now, not at some later collection
 
 
-def _lock_for(key: str) -> threading.Lock:
-    with _guard:
-        return _locks.setdefault(key, threading.Lock())
+_models: SharedCache[str, LoadedModel] = SharedCache(2, on_evict=_freed)  # bound: settings.model_cache_size
+_tokenizers: SharedCache[str, Any] = SharedCache(SMALL_CACHE)
+_views: SharedCache[str, Any] = SharedCache(SMALL_CACHE)
+_contexts: SharedCache[str, int | None] = SharedCache(SMALL_CACHE)
 
 
 def locate(spec: ModelSpec, settings: Settings) -> Location:
-    pack = Pack(settings)
-    if spec.pack == "smollm2" and pack.has("smollm2"):
-        return Location(str(pack.smollm2_dir), True, True)
+    local = Pack(settings).local_dir(spec.pack) if spec.pack else None
+    if local is not None:
+        return Location(str(local), True, True)
     return Location(spec.hub_id, bool(settings.offline), False)
 
 
@@ -116,68 +106,61 @@ def best_device_dtype() -> tuple[str, Any]:
     return "cpu", torch.float32
 
 
-def _token() -> str | None:
-    return os.environ.get("HF_TOKEN") or None
-
-
 def _translate_hub_error(exc: Exception, spec: ModelSpec, where: Location, what: str) -> PlaygroundError:
     return hub.translate(exc, spec.hub_id, what, local_only=where.local_only)
 
 
 def load_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
     """The model's fast tokenizer (with its chat template), cached; no weights are read."""
-    found = _tokenizers.get(spec.id)
-    if found is not None:
-        return found
-    with _lock_for("tok:" + spec.id):
-        found = _tokenizers.get(spec.id)  # loaded by another request while this one waited?
-        if found is None:
-            check_size_budget(spec, settings)
-            where = locate(spec, settings)
-            AutoTokenizer = lazy.transformers().AutoTokenizer  # noqa: N806 - the library's name
 
-            try:
-                tok = AutoTokenizer.from_pretrained(where.source, use_fast=True, trust_remote_code=False,
-                                                    local_files_only=where.local_only, token=_token())
-            except Exception as exc:  # noqa: BLE001 - translated into a message the user can act on
-                raise _translate_hub_error(exc, spec, where, "tokenizer") from None
-            if not getattr(tok, "is_fast", False):
-                raise ModelLoadError(f"{spec.hub_id!r} has no fast tokenizer (tokenizer.json).")
-            return _remember(_tokenizers, spec.id, tok)
-        return found
+    def load() -> Any:
+        check_size_budget(spec, settings)
+        where = locate(spec, settings)
+        AutoTokenizer = lazy.transformers().AutoTokenizer  # noqa: N806 - the library's name
+
+        try:
+            tok = AutoTokenizer.from_pretrained(where.source, use_fast=True, trust_remote_code=False,
+                                                local_files_only=where.local_only, token=hub.token())
+        except Exception as exc:  # noqa: BLE001 - translated into a message the user can act on
+            raise _translate_hub_error(exc, spec, where, "tokenizer") from None
+        if not getattr(tok, "is_fast", False):
+            raise ModelLoadError(f"{spec.hub_id!r} has no fast tokenizer (tokenizer.json).")
+        return tok
+
+    return _tokenizers.get_or_load(spec.id, load)
 
 
 def load_view(spec: ModelSpec, settings: Settings) -> Any:
     """The tokenizer behind the app's one tokenizer interface (token bytes, chips, special ids)."""
-    found = _views.get(spec.id)
-    if found is not None:
-        return found
-    from playground.tokenization.backends import HFTokenizer
-    from playground.tokenization.catalogue import Family, Source, TokenizerSpec
 
-    tok = load_tokenizer(spec, settings)
-    tspec = TokenizerSpec(spec.id, spec.label, Family.OTHER, Source.HUB, spec.hub_id)  # family is re-detected
-    return _remember(_views, spec.id, HFTokenizer(tspec, tok, locate(spec, settings).source))
+    def load() -> Any:
+        from playground.tokenization.backends import HFTokenizer
+        from playground.tokenization.catalogue import Family, Source, TokenizerSpec
+
+        tok = load_tokenizer(spec, settings)
+        tspec = TokenizerSpec(spec.id, spec.label, Family.OTHER, Source.HUB, spec.hub_id)  # family is re-detected
+        return HFTokenizer(tspec, tok, locate(spec, settings).source)
+
+    return _views.get_or_load(spec.id, load)
 
 
 def context_length(spec: ModelSpec, settings: Settings) -> int | None:
     """Positions the model was trained for (config), or None when unknown or unreachable."""
-    if spec.id in _contexts:
-        return _contexts.get(spec.id)
-    where = locate(spec, settings)
-    AutoConfig = lazy.transformers().AutoConfig  # noqa: N806
 
-    try:
-        config = AutoConfig.from_pretrained(where.source, trust_remote_code=False, local_files_only=where.local_only,
-                                            token=_token())
-    except Exception:  # noqa: BLE001 - unknown is an honest answer here
-        return None
-    config = getattr(config, "text_config", None) or config
-    value = next((getattr(config, name) for name in ("max_position_embeddings", "n_positions", "max_sequence_length",
-                                                      "seq_length") if isinstance(getattr(config, name, None), int)),
-                 None)
-    _remember(_contexts, spec.id, value)
-    return value
+    def load() -> int | None:
+        where = locate(spec, settings)
+        AutoConfig = lazy.transformers().AutoConfig  # noqa: N806
+
+        try:
+            config = AutoConfig.from_pretrained(where.source, trust_remote_code=False,
+                                                local_files_only=where.local_only, token=hub.token())
+        except Exception:  # noqa: BLE001 - unknown is an honest answer here
+            return None
+        config = getattr(config, "text_config", None) or config
+        names = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
+        return next((getattr(config, n) for n in names if isinstance(getattr(config, n, None), int)), None)
+
+    return _contexts.get_or_load(spec.id, load)
 
 
 def check_size_budget(spec: ModelSpec, settings: Settings) -> None:
@@ -188,7 +171,7 @@ def check_size_budget(spec: ModelSpec, settings: Settings) -> None:
 
     where = locate(spec, settings)
     try:
-        info = model_info(spec.hub_id, token=_token())
+        info = model_info(spec.hub_id, token=hub.token())
     except Exception as exc:  # noqa: BLE001
         raise _translate_hub_error(exc, spec, where, "metadata") from None
     st = getattr(info, "safetensors", None)
@@ -216,8 +199,7 @@ def is_oom(exc: BaseException) -> bool:
 
 def free_all() -> None:
     """Drop every cached model (after an out-of-memory error) and give the memory back."""
-    with _guard:
-        _models.clear()
+    _models.clear()
     gc.collect()
     import torch
 
@@ -227,25 +209,11 @@ def free_all() -> None:
 
 def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     """The loaded model, from the cache or loaded now (evicting the least recently used)."""
-    with _guard:
-        if spec.id in _models:
-            _models.move_to_end(spec.id)
-            return _models[spec.id]
-    with _lock_for("model:" + spec.id):
-        with _guard:
-            if spec.id in _models:
-                return _models[spec.id]
-        loaded = _load(spec, settings)
-        with _guard:
-            for evicted in put_bounded(_models, spec.id, loaded, settings.model_cache_size):
-                log.info("generation model cache: freed %s (least recently used)", evicted)
-        gc.collect()
-        return loaded
+    return _models.get_or_load(spec.id, lambda: _load(spec, settings), max_entries=settings.model_cache_size)
 
 
 def loaded_ids() -> list[str]:
-    with _guard:
-        return list(_models)
+    return _models.keys()
 
 
 def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
@@ -258,7 +226,7 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
     try:
         model = AutoModelForCausalLM.from_pretrained(
             where.source, dtype=dtype, device_map="auto", use_safetensors=True, trust_remote_code=False,
-            local_files_only=where.local_only, token=_token(),
+            local_files_only=where.local_only, token=hub.token(),
         )
     except Exception as exc:  # noqa: BLE001
         if is_oom(exc):

@@ -1,4 +1,11 @@
-"""Copy as code: the plain transformers program that reproduces a generation."""
+"""Copy as code: the plain transformers program that reproduces a generation.
+
+The probabilities it prints are the ones the page shows: recorded by a logits processor, as
+`engine` records them, so they come after the repetition penalty (transformers runs its own
+processors first) and before temperature / top-k / top-p (which it runs after custom ones).
+`output_logits` would give the scores before the penalty; `output_scores`, after the sampling
+warpers: neither is what the page shows.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ def copy_as_code(request: GenerationRequest, prepared: Prepared) -> str:
     hub_id = prepared.spec.hub_id
     lines = [
         "import torch",
-        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList",
         "",
         f"model_id = {hub_id!r}",
         "tokenizer = AutoTokenizer.from_pretrained(model_id)",
@@ -37,13 +44,25 @@ def copy_as_code(request: GenerationRequest, prepared: Prepared) -> str:
     if request.do_sample and request.seed is not None:
         lines.append(f"torch.manual_seed({request.seed})  # same seed, same samples (on the same hardware)")
     lines += [
-        "out = model.generate(**inputs, output_logits=True, return_dict_in_generate=True, " + ", ".join(args) + ")",
-        "new_ids = out.sequences[0, inputs[\"input_ids\"].shape[1]:]",
+        "",
+        "class Probabilities(LogitsProcessor):",
+        '    """Each step\'s distribution after the repetition penalty, before temperature / top-k / top-p."""',
+        "",
+        "    def __init__(self):",
+        "        self.steps = []",
+        "",
+        "    def __call__(self, input_ids, scores):",
+        "        self.steps.append(torch.softmax(scores[0].float(), dim=-1))",
+        "        return scores",
+        "",
+        "",
+        "probabilities = Probabilities()",
+        "out = model.generate(**inputs, logits_processor=LogitsProcessorList([probabilities]), " + ", ".join(args) + ")",
+        "new_ids = out[0, inputs[\"input_ids\"].shape[1]:]",
         "print(tokenizer.decode(new_ids, skip_special_tokens=True))",
         "",
-        "# Each new token with the model's probability for it (before temperature / top-k / top-p) and the top 5:",
-        "for step, token_id in enumerate(new_ids.tolist()):",
-        "    probs = torch.softmax(out.logits[step][0].float(), dim=-1)",
+        "# Each new token with the model's probability for it and the top 5 at that step:",
+        "for token_id, probs in zip(new_ids.tolist(), probabilities.steps):",
         "    top = probs.topk(5)",
         "    alternatives = [(tokenizer.decode([int(i)]), round(float(p), 4)) for p, i in zip(top.values, top.indices)]",
         "    print(repr(tokenizer.decode([token_id])), round(float(probs[token_id]), 4), alternatives)",

@@ -1,0 +1,1 @@
+"""Tokens: the catalogue, loaders and backends, the Tokens tab (highlight) and the Compare tab (compare)."""

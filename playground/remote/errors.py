@@ -53,14 +53,17 @@ class BlockedAddress(NotAllowed):
 
 
 def server_message(exc: object, *, strict: bool = False) -> str:
-    """The `error.message` of an OpenAI-shaped error body; `strict=False` also takes a top-level `message`."""
-    body = getattr(exc, "body", None)
-    if not isinstance(body, dict):
-        return ""
-    inner = body.get("error", body)
-    if isinstance(inner, dict) and isinstance(inner.get("message"), str) and (inner is not body or not strict):
-        return inner["message"]
-    if not strict and isinstance(body.get("message"), str):
+    """What the server said: `strict` takes only the `error.message` of an OpenAI-shaped body
+    (`{"error": {"message": "..."}}`, read from the raw response); otherwise any message field."""
+    if strict:
+        try:
+            data = exc.response.json()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - no response, or not JSON: nothing to quote
+            return ""
+        inner = data.get("error") if isinstance(data, dict) else None
+        return inner["message"] if isinstance(inner, dict) and isinstance(inner.get("message"), str) else ""
+    body = getattr(exc, "body", None)  # the openai client already unwrapped "error" here
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
     return ""
 

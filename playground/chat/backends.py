@@ -100,6 +100,7 @@ def resolve_connection(config: BackendConfig, settings: Settings) -> Connection:
 class ChatParams:
     max_tokens: int
     temperature: float
+    seed: int | None = None  # local sampling only
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def local_request(config: BackendConfig, messages: list[dict], params: ChatParam
                            f"{settings.max_new_tokens:,} (PLAYGROUND_MAX_NEW_TOKENS).")
     return GenerationRequest(
         model_id=config.model, messages=messages, max_new_tokens=params.max_tokens,
-        do_sample=params.temperature > 0, temperature=max(params.temperature, 1e-3), seed=0,
+        # No seed: a Retry at temperature > 0 samples a new answer, as a remote API does.
+        do_sample=params.temperature > 0, temperature=max(params.temperature, 1e-3), seed=params.seed,
     )
 
 

@@ -37,6 +37,7 @@ class TurnOptions:
     resend_history: bool = True
     max_tokens: int = 256
     temperature: float = 0.7
+    seed: int | None = None  # local model: same seed, same sample; None: fresh samples on every call
     drop_oldest: bool = False
 
 
@@ -75,6 +76,8 @@ def check_options(options: TurnOptions, kind: BackendKind, settings: Settings) -
         raise InvalidInput(f"max_tokens must be between 1 and {limit:,} here (it is {options.max_tokens:,}).")
     if not 0.0 <= options.temperature <= 2.0:
         raise InvalidInput(f"temperature must be between 0 and 2 (it is {options.temperature}).")
+    if options.seed is not None and not 0 <= options.seed < 2**32:
+        raise InvalidInput(f"seed must be a whole number from 0 to {2**32 - 1:,} (it is {options.seed}).")
     if len(options.system_prompt) > settings.max_input_chars:
         raise InputTooLarge("The system prompt", len(options.system_prompt), settings.max_input_chars)
 
@@ -92,7 +95,7 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
     system, history = conversation.split_system(history)
     system_prompt = options.system_prompt if options.system_prompt.strip() or system is None else system
     sent = conversation.messages_to_send(system_prompt, history, message, options.resend_history)
-    params = ChatParams(options.max_tokens, options.temperature)
+    params = ChatParams(options.max_tokens, options.temperature, options.seed)
     notes: list[str] = []
 
     if config.kind is BackendKind.LOCAL:
@@ -129,7 +132,7 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
 
     if connection is None:
         kwargs = {"model": config.model, "messages": sent, "max_tokens": params.max_tokens,
-                  "temperature": params.temperature}
+                  "temperature": params.temperature, **({"seed": params.seed} if params.seed is not None else {})}
         events = backends.stream_local(config, sent, params, settings, stop)
         base_url, key_source = None, "none"
     else:

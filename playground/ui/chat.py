@@ -23,6 +23,7 @@ from playground.chat.turn import MAX_REMOTE_TOKENS, TurnOptions, TurnResult, dra
 from playground.chat.usage import cost_text
 from playground.errors import InvalidInput, PlaygroundError
 from playground.settings import Settings
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 GROWTH_HEADERS = ["call", "messages", "prompt", "answer", "cost", "so far", "finish"]
@@ -269,6 +270,7 @@ def register_api(settings: Settings) -> None:
     """`/chat`: one stateless turn for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def chat(messages: list[dict], message: str, backend: str = "local", model: str = "", base_url: str = "",
              api_key: str = "", system_prompt: str = "", resend_history: bool = True,
              max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False,

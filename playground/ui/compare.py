@@ -21,6 +21,7 @@ from playground.render import comparison_html, costs_section
 from playground.settings import Settings
 from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file
 
 VIEW_CHARS = 2_000  # aligned view: the first characters; the table and downloads cover everything
@@ -163,6 +164,7 @@ def build_tab(settings: Settings, shared: dict):
                    api_visibility="undocumented")
 
     @at_edge
+    @checked
     def compare_api(text: str, tokenizers: list[str]) -> dict:
         """Compare tokenizers on `text`: the summary table, each tokenizer's tokens, and the disputed cuts."""
         comparison = compare(text or "", tokenizers or [], settings)

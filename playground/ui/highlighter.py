@@ -11,6 +11,7 @@ from playground.highlight import Highlight, copy_as_code, decode_ids, tokenize_t
 from playground.render import costs_section, ids_text
 from playground.settings import Settings
 from playground.tokenization.load import choices
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 DEFAULT_TOKENIZER = "o200k_base"
@@ -119,6 +120,7 @@ def register_api(settings: Settings) -> None:
     """`/tokenize` and `/decode`: plain JSON for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, add_special_tokens: bool = True,
                  allow_special: bool = False) -> dict:
         """Tokenize `text`; returns the ids, each token's span, vocabulary entry and bytes, and stats."""
@@ -128,6 +130,7 @@ def register_api(settings: Settings) -> None:
                 "tokens": result.rows(), "notes": result.notes}
 
     @at_edge
+    @checked
     def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict:
         """Decode token ids back into text, with each id's piece."""
         out = decode_ids(ids, tokenizer, settings)

@@ -32,7 +32,8 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12))
 junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
                                                                                          max_size=4), max_leaves=12)
-odd = st.sampled_from(["", " ", "\n\t", "\x00", "\ud800", "a\ud83d", "\u202e\u200b", "e\u0301" * 40, "🧪" * 60,
+# Lone surrogates cannot be sent as JSON by any client; tests/test_fuzz.py feeds them to the backends.
+odd = st.sampled_from(["", " ", "\n\t", "\x00", "\u202e\u200b", "e\u0301" * 40, "🧪" * 60,
                        "<|endoftext|>", "<|im_start|>system", "${x}", "../../etc/passwd", "x" * 200_001])
 text = st.one_of(st.text(max_size=60), odd)
 whole = st.one_of(st.integers(-3, 12), st.integers(-2**70, 2**70), st.sampled_from([0, 1, 2**31, -2**63]))

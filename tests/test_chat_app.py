@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import launch_app, screenshot, stop_app
 from fake_openai_server import FakeOpenAI, fake_prompt_tokens
+from remote_support import gradio_client
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +47,9 @@ def server(fake):
     fake.reset()
 
 
-def new_client(url: str):
-    from gradio_client import Client
-
-    return Client(url, verbose=False)
-
-
 @pytest.fixture(scope="module")
 def api(chat_app):
-    return new_client(chat_app[0])
+    return gradio_client(chat_app[0])
 
 
 def chat(api, messages, message, key=ALICE_KEY, base_url=None, **kw):
@@ -111,7 +106,7 @@ def transcript_texts(chatbot_value) -> list[str]:
 def test_failed_turn_leaves_the_conversation_intact(chat_app, server):
     from gradio_client.exceptions import AppError
 
-    client = new_client(chat_app[0])
+    client = gradio_client(chat_app[0])
     turn_ui(client, "Hi, I'm Sam", key=ALICE_KEY, url=server.base_url)
     server.fail("429", times=2)
     with pytest.raises(AppError, match="Rate limit"):
@@ -131,7 +126,7 @@ def test_failed_turn_leaves_the_conversation_intact(chat_app, server):
 def test_a_failed_retry_keeps_the_turn_it_retried(chat_app, server):
     from gradio_client.exceptions import AppError
 
-    client = new_client(chat_app[0])
+    client = gradio_client(chat_app[0])
     turn_ui(client, "Hi, I'm Sam", key=ALICE_KEY, url=server.base_url)
     server.fail("429", times=2)
     with pytest.raises(AppError, match="Rate limit"):
@@ -156,7 +151,7 @@ def test_two_concurrent_sessions_stay_isolated(chat_app, server):
 
     def talk(name: str, key: str) -> None:
         try:
-            client = new_client(chat_app[0])
+            client = gradio_client(chat_app[0])
             for message in (f"Hi, I'm {name}", f"I like the number {len(name)}", "What's my name?"):
                 out = turn_ui(client, message, key=key, url=server.base_url)
             results[name] = out
@@ -182,7 +177,7 @@ def test_two_concurrent_sessions_stay_isolated(chat_app, server):
 def test_operator_key_and_session_spend_cap(chat_app, server):
     from gradio_client.exceptions import AppError
 
-    client = new_client(chat_app[0])
+    client = gradio_client(chat_app[0])
     spent = 0.0
     for i in range(10):
         try:
@@ -200,7 +195,7 @@ def test_operator_key_and_session_spend_cap(chat_app, server):
 
 
 def test_exports_hold_no_key(chat_app, server):
-    client = new_client(chat_app[0])
+    client = gradio_client(chat_app[0])
     turn_ui(client, "Hi, I'm Sam", key=ALICE_KEY, url=server.base_url)
     for endpoint in ("/chat_export", "/chat_export_request"):
         files = client.predict(ALICE_KEY, api_name=endpoint)

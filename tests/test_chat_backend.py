@@ -11,7 +11,8 @@ import socket
 from dataclasses import replace
 
 import pytest
-from fake_openai_server import FakeOpenAI, fake_prompt_tokens
+import remote_support
+from fake_openai_server import fake_prompt_tokens
 
 from playground.chat import conversation
 from playground.chat.backends import BackendConfig, BackendKind, Connection, resolve_connection
@@ -21,22 +22,11 @@ from playground.chat.usage import counter_for, money
 from playground.errors import InvalidInput
 from playground.prices import price_map
 
+server, fake = remote_support.server, remote_support.fake  # fixtures: the loopback fake server
+
 KEY = "sk-visitor-7f3a9c1e5b2d4f6a8c0e"
 OPERATOR_KEY = "sk-operator-0b1d2f3a4c5e6a7b8c9d"
 SYSTEM = "You are a helpful assistant. Answer briefly."
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI(sleep_s=2.0) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import replace
 
 import pytest
-from fake_openai_server import FakeOpenAI
+import remote_support
 
 from playground.chat.backends import BackendConfig, resolve_connection
 from playground.chat.turn import TurnOptions, drain, run_turn
@@ -21,6 +21,8 @@ from playground.remote.connection import check_base_url
 from playground.remote.connection import resolve_connection as remote_connection
 from playground.remote.errors import BackendError, BlockedAddress
 from playground.settings import Settings
+
+server, fake = remote_support.server, remote_support.fake  # fixtures: the loopback fake server
 
 KEY = "sk-visitor-7f3a9c1e5b2d4f6a8c0e"
 OPERATOR_KEY = "sk-operator-0b1d2f3a4c5e6a7b8c9d"
@@ -53,19 +55,6 @@ def test_addresses_are_classified_without_connecting(literal, strict, lan):
         assert (reason is None) == (expected is None), (literal, allow_private, reason)
         if expected:
             assert expected in reason
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI(sleep_s=2.0) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    server.reset()
 
 
 @pytest.fixture

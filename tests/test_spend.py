@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from fake_openai_server import FakeOpenAI
+import remote_support
 
 from playground.chat.backends import BackendConfig
 from playground.chat.errors import BackendError, SpendCapReached
@@ -21,23 +21,12 @@ from playground.chat.usage import counter_for, remote_facts
 from playground.errors import PlaygroundError
 from playground.remote.spend import SpendLedger
 
+server, fake = remote_support.server, remote_support.fake  # fixtures: the loopback fake server
+
 OPERATOR_KEY = "sk-operator-0b1d2f3a4c5e6a7b8c9d"
 MODEL = "gpt-4o-mini"
 MAX_TOKENS = 1000
 LONG = " ".join(f"word{i}" for i in range(40))  # a 43-word answer: room to Stop or leave mid-stream
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FakeOpenAI(sleep_s=1.5) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    server.reset()
 
 
 def worst_case(settings, message: str = "Hello") -> float:

@@ -95,7 +95,7 @@ def test_chat_endpoint_errors_are_clear_and_keyless(api, server):
 
 def turn_ui(client, message, *, key="", backend="compatible", url="", resend=True):
     """One turn through the tab's own event (state kept by gradio for this client's session)."""
-    return client.predict(message, backend, "gpt-4o-mini", url, key, SYSTEM, resend, 64, 0.7, False,
+    return client.predict(message, backend, "gpt-4o-mini", url, key, SYSTEM, resend, 64, 0.7, False, "",
                           api_name="/chat_turn")
 
 
@@ -118,7 +118,7 @@ def test_failed_turn_leaves_the_conversation_intact(chat_app, server):
         SYSTEM, "Hi, I'm Sam", "You said: Hi, I'm Sam", "What's my name?"]
     # An empty message is ignored: nothing sent, nothing changed.
     before = len(server.requests)
-    client.predict("   ", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, SYSTEM, True, 64, 0.7, False,
+    client.predict("   ", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, SYSTEM, True, 64, 0.7, False, "",
                    api_name="/chat_turn")
     assert len(server.requests) == before
 
@@ -130,7 +130,7 @@ def test_a_failed_retry_keeps_the_turn_it_retried(chat_app, server):
     turn_ui(client, "Hi, I'm Sam", key=ALICE_KEY, url=server.base_url)
     server.fail("429", times=2)
     with pytest.raises(AppError, match="Rate limit"):
-        client.predict("", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, SYSTEM, True, 64, 0.7, False,
+        client.predict("", "compatible", "gpt-4o-mini", server.base_url, ALICE_KEY, SYSTEM, True, 64, 0.7, False, "",
                        api_name="/chat_retry")
     out = turn_ui(client, "What's my name?", key=ALICE_KEY, url=server.base_url)
     assert transcript_texts(out[0]) == ["Hi, I'm Sam", "You said: Hi, I'm Sam", "What's my name?",

@@ -55,7 +55,7 @@ def test_the_session_cap_survives_failed_turns_and_retries_in_the_tab(shared_app
     client = gradio_client(shared_app[0])  # one browser session: its ChatSession lives in gr.State
 
     def turn(event: str):
-        return client.predict("Hello", "openai", "gpt-4o", "", "", "", True, 4000, 0.7, False, api_name=event)
+        return client.predict("Hello", "openai", "gpt-4o", "", "", "", True, 4000, 0.7, False, "", api_name=event)
 
     assert turn("/chat_turn")[0]  # a first answer to retry later
     for event in ("/chat_turn", "/chat_retry", "/chat_turn"):
@@ -92,3 +92,23 @@ def test_typed_model_ids_are_off_and_the_page_says_what_is_on(shared_app):
     config = httpx.get(url + "config", timeout=30).text
     assert "Hugging Face model and tokenizer ids are **off**" in config
     assert "typed base URLs for remote servers are **on** (public addresses only)" in config
+
+
+@pytest.mark.browser
+def test_the_header_note_in_the_browser(shared_app, browser):
+    from conftest import screenshot
+
+    context = browser.new_context(viewport={"width": 1400, "height": 700})
+    page = context.new_page()
+    try:
+        page.goto(shared_app[0], wait_until="domcontentloaded")
+        note = page.locator("#exposure-note")
+        note.get_by_text("Shared server").wait_for(timeout=60_000)
+        assert "ids are off" in note.inner_text() and "base URLs for remote servers are on" in note.inner_text()
+        page.get_by_role("tab", name="Chat").click()
+        page.get_by_text("Settings: system prompt, max_tokens, temperature").click()
+        page.locator("#chat-seed").wait_for()
+        assert page.locator("#chat-seed textarea, #chat-seed input").first.input_value() == ""  # no seed: fresh samples
+        assert screenshot(page, "exposure-note").stat().st_size > 10_000
+    finally:
+        context.close()

@@ -36,13 +36,16 @@ def default_backend(settings: Settings) -> BackendKind:
     return BackendKind.OPENAI if settings.openai_api_key else BackendKind.LOCAL
 
 
-def as_seed(value: float | None) -> int | None:
-    """A seed from a number box or the API: empty means none; a fraction is not a seed."""
-    if value is None or value == "":
+def as_seed(value: str | float | None) -> int | None:
+    """A seed from the tab's box or the API: empty means none; anything but a whole number is refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
-        raise InvalidInput(f"seed must be a whole number (it is {value!r}).")
-    return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
+            and value == int(value):
+        return int(value)
+    raise InvalidInput(f"seed must be a whole number, or empty for a new sample each time (it is {value!r}).")
 
 
 def display(session: ChatSession, pending: tuple[str, str] | None = None) -> list[dict]:
@@ -155,8 +158,9 @@ def build_tab(settings: Settings, shared: dict) -> None:
             max_tokens = gr.Slider(1, limit0, value=min(256, limit0), step=1,
                                    label="max_tokens (answer length limit; 'length' means it cut the answer)")
             temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature (0: always the likeliest)")
-            seed = gr.Number(None, precision=0, minimum=0, label="seed (local model; empty: a new sample on every "
-                             "call and Retry)", elem_id="chat-seed")
+            # A text box, not gr.Number: a number box always holds a number, and "no seed" must be possible.
+            seed = gr.Textbox("", label="seed (local model; empty: a new sample on every call and Retry)",
+                              placeholder="empty", max_lines=1, max_length=12, elem_id="chat-seed")
         drop = gr.Checkbox(False, label="Drop the oldest turns when the conversation no longer fits the context window")
     with gr.Accordion("Export and copy as code", open=False):
         with gr.Row():
@@ -180,7 +184,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
         }
 
     def stream(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
-               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, seed_value: float | None = None,
+               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, seed_value: str | None = None,
                *, on_failure: ChatSession | None = None):
         """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise.
 

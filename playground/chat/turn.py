@@ -29,8 +29,6 @@ MAX_REMOTE_TOKENS = 16_384
 OPENAI_HOSTS = ("api.openai.com",)
 
 
-
-
 @dataclass(frozen=True)
 class TurnOptions:
     system_prompt: str = conversation.DEFAULT_SYSTEM_PROMPT

@@ -7,7 +7,8 @@ clear message: never the generic "something went wrong" (an unhandled exception)
 "Error". A normal request to each endpoint still works afterwards, and the app logged no bug.
 
 The app is the shared configuration (`--exposed`: typed model ids and base URLs off). Runs are
-derandomized and small by default; `FUZZ_EXAMPLES=1000` explores that many cases per endpoint.
+derandomized and small by default; `FUZZ_EXAMPLES=1000 pytest tests/test_fuzz_api.py -m slow --timeout 0`
+explores that many cases per endpoint (past the suite's 600 s per-test timeout).
 """
 
 from __future__ import annotations

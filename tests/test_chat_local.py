@@ -61,3 +61,13 @@ def test_chat_endpoint_local_on_the_session_app(client):
     assert out["messages_sent"][-1] == {"role": "user", "content": "Hi, I'm Sam. Say hello."}
     assert out["usage"]["completion_tokens"] <= 8 and out["finish_reason"] in {"stop", "length"}
     assert out["messages"][-1] == {"role": "assistant", "content": out["reply"]}
+
+
+def test_retry_at_temperature_above_zero_samples_afresh_unless_seeded(settings):
+    """Retry used to replay seed 0: the same "random" answer every time."""
+    def answer(seed=None) -> str:
+        options = TurnOptions(SYSTEM, max_tokens=16, temperature=1.5, seed=seed)
+        return drain(run_turn([], "Tell me a surprising fact.", options, LOCAL, settings)).reply
+
+    assert answer() != answer()  # 16 tokens sampled at temperature 1.5 twice: never the same by chance
+    assert answer(seed=7) == answer(seed=7)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 
 import gradio as gr
 
@@ -20,8 +21,9 @@ from playground.chat.conversation import DEFAULT_SYSTEM_PROMPT, check_history
 from playground.chat.session import ChatSession
 from playground.chat.turn import MAX_REMOTE_TOKENS, TurnOptions, TurnResult, drain, run_turn
 from playground.chat.usage import cost_text
-from playground.errors import PlaygroundError
+from playground.errors import InvalidInput, PlaygroundError
 from playground.settings import Settings
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 GROWTH_HEADERS = ["call", "messages", "prompt", "answer", "cost", "so far", "finish"]
@@ -32,6 +34,18 @@ and ask "What's my name?" right after "Hi, I'm Sam"."""
 
 def default_backend(settings: Settings) -> BackendKind:
     return BackendKind.OPENAI if settings.openai_api_key else BackendKind.LOCAL
+
+
+def as_seed(value: str | float | None) -> int | None:
+    """A seed from the tab's box or the API: empty means none; anything but a whole number is refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
+            and value == int(value):
+        return int(value)
+    raise InvalidInput(f"seed must be a whole number, or empty for a new sample each time (it is {value!r}).")
 
 
 def display(session: ChatSession, pending: tuple[str, str] | None = None) -> list[dict]:
@@ -144,6 +158,9 @@ def build_tab(settings: Settings, shared: dict) -> None:
             max_tokens = gr.Slider(1, limit0, value=min(256, limit0), step=1,
                                    label="max_tokens (answer length limit; 'length' means it cut the answer)")
             temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature (0: always the likeliest)")
+            # A text box, not gr.Number: a number box always holds a number, and "no seed" must be possible.
+            seed = gr.Textbox("", label="seed (local model; empty: a new sample on every call and Retry)",
+                              placeholder="empty", max_lines=1, max_length=12, elem_id="chat-seed")
         drop = gr.Checkbox(False, label="Drop the oldest turns when the conversation no longer fits the context window")
     with gr.Accordion("Export and copy as code", open=False):
         with gr.Row():
@@ -167,15 +184,16 @@ def build_tab(settings: Settings, shared: dict) -> None:
         }
 
     def stream(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
-               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, *,
-               on_failure: ChatSession | None = None):
+               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, seed_value: str | None = None,
+               *, on_failure: ChatSession | None = None):
         """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise.
 
         `on_failure` is the session to restore: for Retry that is the one *with* the turn being
         retried, so a failed retry (a 429, a timeout) loses nothing."""
         config = BackendConfig.of(kind, model_name, url if kind != BackendKind.LOCAL else None,
                                   key if kind != BackendKind.LOCAL else None)
-        options = TurnOptions(system_prompt or "", bool(resend_history), int(n_tokens), float(temp), bool(drop_oldest))
+        options = TurnOptions(system_prompt or "", bool(resend_history), int(n_tokens), float(temp), bool(drop_oldest),
+                              as_seed(seed_value))
         try:
             for update in run_turn(s.history, message, options, config, settings, session_spent=s.operator_spent_usd):
                 if update.result is None:
@@ -232,7 +250,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
             backend_note: spec.note, max_tokens: gr.update(maximum=limit, value=min(256, limit)),
         }
 
-    inputs = [session, msg, backend, model, base_url, api_key, system, resend, max_tokens, temperature, drop]
+    inputs = [session, msg, backend, model, base_url, api_key, system, resend, max_tokens, temperature, drop, seed]
     outputs = [*views, msg]
     # always_last: a message sent while the previous turn is finishing runs right after it (with the
     # updated conversation) instead of being dropped, and turns of one session never run side by side.
@@ -256,12 +274,14 @@ def register_api(settings: Settings) -> None:
     """`/chat`: one stateless turn for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def chat(messages: list[dict], message: str, backend: str = "local", model: str = "", base_url: str = "",
              api_key: str = "", system_prompt: str = "", resend_history: bool = True,
-             max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False) -> dict:
+             max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False,
+             seed: int | None = None) -> dict:
         """One chat turn. `messages`: the conversation so far ([{"role", "content"}], may start with a system
         message, used unless `system_prompt` is given); `message`: the new user message; `backend`: "local",
-        "openai" or "compatible" (with `base_url`).
+        "openai" or "compatible" (with `base_url`); `seed`: the local model's sampling seed (none: a new sample).
         Returns the reply, finish_reason, the exact messages sent (no key), usage with cost and context, and the
         conversation with this turn appended."""
         history = check_history(messages or [], settings)
@@ -269,7 +289,8 @@ def register_api(settings: Settings) -> None:
         # The system prompt: the one given, else the conversation's own system message, else the default.
         has_own = any(m.get("role") == "system" for m in history)
         system = system_prompt or ("" if has_own else DEFAULT_SYSTEM_PROMPT)
-        options = TurnOptions(system, resend_history, int(max_tokens), float(temperature), drop_oldest_turns)
+        options = TurnOptions(system, resend_history, int(max_tokens), float(temperature), drop_oldest_turns,
+                              as_seed(seed))
         # Stateless: there is no session to cap, so only the server-wide cap protects the operator's key.
         result = drain(run_turn(history, message or "", options, config, settings))
         out = result.as_dict()

@@ -23,6 +23,7 @@ from playground.tokenization.compare import (
 from playground.tokenization.compare_render import comparison_html
 from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file
 
 VIEW_CHARS = 2_000  # aligned view: the first characters; the table and downloads cover everything
@@ -165,6 +166,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                    api_visibility="undocumented")
 
     @at_edge
+    @checked
     def compare_api(text: str, tokenizers: list[str]) -> dict[str, Any]:
         """Compare tokenizers on `text`: the summary table, each tokenizer's tokens, and the disputed cuts."""
         comparison = compare(text or "", tokenizers or [], settings)

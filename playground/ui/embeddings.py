@@ -20,6 +20,7 @@ from playground.embeddings.corpus import Corpus, Table, corpus_from_table, read_
 from playground.embeddings.models import availability
 from playground.embeddings.search import SearchResult, embed_search
 from playground.settings import Settings
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, stats_markdown
 
 UPLOADED = "upload"
@@ -458,12 +459,14 @@ def register_api(settings: Settings) -> None:
     """`/embed_search`, `/word_neighbors`, `/analogy`: plain JSON for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def embed_search_api(query: str, texts: list[str], model: str = DEFAULT_MODEL, k: int = 5,
                          projection: str = "PCA") -> dict:
         """Nearest neighbours of `query` among `texts` (cosine, full space) and a 2-D map (PCA, t-SNE or UMAP)."""
         return embed_search(query, texts or [], model, k, projection, settings).as_json()
 
     @at_edge
+    @checked
     def word_neighbors(word: str, source: str = DEFAULT_WORD_VECTORS, k: int = 10) -> dict:
         """The `k` words whose static vectors are closest (cosine) to `word`."""
         vectors = wv.load_source(source, settings)
@@ -471,6 +474,7 @@ def register_api(settings: Settings) -> None:
                 "neighbors": [{"word": w, "score": round(s, 6)} for w, s in wv.neighbours(vectors, word, k)]}
 
     @at_edge
+    @checked
     def analogy(a: str, b: str, c: str, source: str = DEFAULT_WORD_VECTORS, k: int = 5) -> dict:
         """a − b + c (king − man + woman → queen); the three input words are excluded from the answers."""
         vectors = wv.load_source(source, settings)

@@ -20,6 +20,7 @@ from playground.generation.snippet import copy_as_code
 from playground.generation.view import generated_html, prompt_html
 from playground.settings import Settings
 from playground.tokenization.render import ids_text
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, stats_markdown
 
 CHAT, RAW = "Chat template", "Raw prompt"
@@ -237,6 +238,7 @@ def register_api(settings: Settings) -> None:
     """`/generate`: plain JSON for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def generate(prompt: str = "", messages: list[dict] | None = None, model: str = catalogue.DEFAULT_MODEL,
                  max_new_tokens: int = 128, do_sample: bool = False, temperature: float = 0.7, top_p: float = 0.95,
                  top_k: int = 50, repetition_penalty: float = 1.0, seed: int | None = None) -> dict:

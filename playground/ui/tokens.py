@@ -13,6 +13,7 @@ from playground.tokenization import samples
 from playground.tokenization.highlight import Highlight, copy_as_code, decode_ids, tokenize_text
 from playground.tokenization.load import choices
 from playground.tokenization.render import ids_text
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 DEFAULT_TOKENIZER = "o200k_base"
@@ -121,6 +122,7 @@ def register_api(settings: Settings) -> None:
     """`/tokenize` and `/decode`: plain JSON for notebooks and scripts (see README, API)."""
 
     @at_edge
+    @checked
     def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, add_special_tokens: bool = True,
                  allow_special: bool = False) -> dict[str, Any]:
         """Tokenize `text`; returns the ids, each token's span, vocabulary entry and bytes, and stats."""
@@ -130,6 +132,7 @@ def register_api(settings: Settings) -> None:
                 "tokens": result.rows(), "notes": result.notes}
 
     @at_edge
+    @checked
     def decode(ids: list[int], tokenizer: str = DEFAULT_TOKENIZER) -> dict[str, Any]:
         """Decode token ids back into text, with each id's piece."""
         out = decode_ids(ids, tokenizer, settings)

@@ -3,6 +3,10 @@
 Loads are cached under a per-entry lock (two visitors asking at once load a model once) in a
 small LRU of `Settings.model_cache_size` entries per kind. Failures are not cached. Safe
 loading only: no remote code, safetensors weights.
+
+Loads run on the torch thread (`playground.runtime`), on the device and dtype it chooses. The
+per-entry lock is taken on the caller's thread, never inside a torch job: a job that waited for
+a lock held by a thread waiting for the torch thread would never finish.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from playground import lazy
+from playground import lazy, runtime
 from playground.embeddings.catalogue import EmbeddingModelSpec
 from playground.pack import Pack
 from playground.settings import Settings
@@ -64,17 +68,20 @@ def _where(spec: EmbeddingModelSpec, settings: Settings) -> tuple[str, bool]:
 
 
 def load_sentence_model(spec: EmbeddingModelSpec, settings: Settings) -> Any:
-    """A `SentenceTransformer` on CPU (or the GPU when there is one)."""
+    """A `SentenceTransformer` on the runtime's device and dtype."""
 
     def load() -> Any:
         SentenceTransformer = lazy.sentence_transformers().SentenceTransformer  # noqa: N806 - the library's name
         where, local_only = _where(spec, settings)
-        return _hub_errors(spec, local_only, lambda: SentenceTransformer(
-            where, local_files_only=local_only, trust_remote_code=False,
-            model_kwargs={"use_safetensors": True}, token=os.environ.get("HF_TOKEN") or None,
+        device, dtype = runtime.device_and_dtype()
+        model = _hub_errors(spec, local_only, lambda: SentenceTransformer(
+            where, device=device, local_files_only=local_only, trust_remote_code=False,
+            model_kwargs={"use_safetensors": True, "dtype": dtype}, token=os.environ.get("HF_TOKEN") or None,
         ))
+        model.eval()
+        return model
 
-    return _cached("sentence", spec, settings, load)
+    return _cached("sentence", spec, settings, lambda: runtime.call(load))
 
 
 def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEncoder:
@@ -91,12 +98,14 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         token = os.environ.get("HF_TOKEN") or None
         tokenizer = _hub_errors(spec, local_only, lambda: AutoTokenizer.from_pretrained(
             where, use_fast=True, local_files_only=local_only, trust_remote_code=False, token=token))
+        device, dtype = runtime.device_and_dtype()
         model = _hub_errors(spec, local_only, lambda: AutoModel.from_pretrained(
-            where, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, token=token))
-        model.eval()
+            where, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, token=token,
+            dtype=dtype))
+        model.to(device).eval()
         return TokenEncoder(spec, tokenizer, model)
 
-    return _cached("tokens", spec, settings, load)
+    return _cached("tokens", spec, settings, lambda: runtime.call(load))
 
 
 def _hub_errors(spec: EmbeddingModelSpec, local_only: bool, load: Callable[[], Any]) -> Any:

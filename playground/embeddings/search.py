@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground import runtime
 from playground.embeddings import numeric, warmup
 from playground.embeddings.cache import LRUCache, texts_key
 from playground.embeddings.catalogue import EmbeddingModelSpec, get_sentence_model
@@ -31,11 +32,18 @@ _maps = LRUCache(max_entries=32, max_bytes=32 * 2**20)
 
 def encode(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings,
            batch_size: int = BATCH_SIZE) -> np.ndarray:
-    """(n,) texts → (n, d) normalised float32 vectors, straight from `SentenceTransformer.encode`."""
-    model = load_sentence_model(spec, settings)
-    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                           show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    """(n,) texts → (n, d) normalised float32 vectors, from `SentenceTransformer.encode` on the torch thread.
+
+    Tensors come back as tensors and reach numpy through `runtime.to_numpy` (CPU, float32), so a
+    bf16 model on a GPU gives the same kind of array as fp32 on a CPU."""
+    model = load_sentence_model(spec, settings)  # loaded here, not inside the job (see models.py)
+
+    def run() -> np.ndarray:
+        vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                               convert_to_tensor=True, show_progress_bar=False)
+        return runtime.to_numpy(vectors)
+
+    return runtime.call(run)
 
 
 def corpus_vectors(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings) -> np.ndarray:

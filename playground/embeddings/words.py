@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from playground import runtime
 from playground.embeddings import numeric
 from playground.embeddings.catalogue import MODELS, WordVectorSpec, get_word_vectors
 from playground.embeddings.corpus import read_upload
@@ -52,7 +53,7 @@ def minilm_static_vectors(settings: Settings) -> Any:
     spec = next(s for s in MODELS if s.pack == "minilm")
     st = load_sentence_model(spec, settings)
     first = st[0]
-    matrix = first.auto_model.embeddings.word_embeddings.weight.detach().cpu().numpy().astype(np.float32)
+    matrix = runtime.call(runtime.to_numpy, first.auto_model.get_input_embeddings().weight)
     vocab = first.tokenizer.get_vocab()
     words = sorted((w for w in vocab if not w.startswith("##") and not w.startswith("[") and w.isalpha()),
                    key=vocab.__getitem__)

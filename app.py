@@ -38,6 +38,8 @@ def build_demo(settings: Settings):
 
     with gr.Blocks(title="LLM Tokens & Embeddings Playground") as demo:
         gr.Markdown(HEADER, elem_id="header")
+        if settings.is_exposed:
+            gr.Markdown(exposure_note(settings), elem_id="exposure-note")
         if settings.offline:
             gr.Markdown("Offline mode: entries marked ⚠ need the Hugging Face Hub; everything else runs from the "
                         "offline pack.", elem_id="offline-note")
@@ -49,6 +51,19 @@ def build_demo(settings: Settings):
                     shared[module] = import_module(module).build_tab(settings, shared)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=4)
     return demo
+
+
+def exposure_note(settings: Settings) -> str:
+    """What visitors of a shared app may type, from the operator's settings (see README, Workshop)."""
+    def state(on: bool) -> str:
+        return "**on**" if on else "**off**"
+
+    urls = state(settings.allow_custom_base_url)
+    if settings.allow_custom_base_url:
+        urls += " (public addresses" + (" and the LAN" if settings.allow_private_base_urls else "") + " only)"
+    return (f"Shared server: typed Hugging Face model and tokenizer ids are {state(settings.allow_custom_models)}, "
+            f"typed base URLs for remote servers are {urls}; the operator sets these with --allow-custom-models, "
+            "--allow-custom-base-url and --allow-private-base-urls.")
 
 
 def _reachable(url: str, timeout: float = 2.0) -> bool:

@@ -4,18 +4,37 @@ Order, most specific first: a value typed in the UI for one session (API key, ba
 command-line flag → environment variable → `.env` file → the default below. `Settings` is
 frozen: it is shared by every visitor, so nothing per-visitor may ever live in it except the
 operator's own key, which is never shown, logged or put in a `repr`.
+
+Exposure: the app is *exposed* when strangers can reach it: on a Hugging Face Space
+(`SPACE_ID`), with `--share`, or listening on a host that is not loopback (`--host 0.0.0.0`);
+`--exposed` / `--no-exposed` says so explicitly. On an exposed app visitor-typed model and
+tokenizer ids and visitor-typed base URLs are off unless the operator turns them on
+(`--allow-custom-models`, `--allow-custom-base-url`; both "auto" by default, resolved from
+exposure when the settings are built), and a typed base URL may not lead to a loopback,
+private, link-local or otherwise non-public address (`--allow-private-base-urls` admits a LAN).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "PLAYGROUND_"
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback literal; anything else (0.0.0.0, a LAN name, "") may be reachable."""
+    if host.strip().lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse_bool(value: str) -> bool:
@@ -49,7 +68,8 @@ class Settings:
     max_corpus_texts: int = 5_000
     max_corpus_text_chars: int = 2_000
     max_file_size: str = "5mb"
-    allow_custom_models: bool = True  # user-typed hub ids
+    # User-typed hub ids. None ("auto"): on unless the app is exposed (resolved in __post_init__).
+    allow_custom_models: bool | None = None
     model_size_budget_gb: float = 4.0
     model_cache_size: int = 2
     generation_concurrency: int = 1
@@ -58,7 +78,9 @@ class Settings:
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
-    allow_custom_base_url: bool = True  # visitors may point the chat tab at another server
+    allow_custom_base_url: bool | None = None  # visitors may point remote calls elsewhere; None: auto, as above
+    allow_private_base_urls: bool = False  # exposed app: typed base URLs may lead to a LAN (never loopback)
+    exposed: bool | None = None  # strangers can reach the app; None: a Space, --share or a non-loopback host
     chat_timeout_s: float = 30.0
     spend_cap_session_usd: float = 0.50
     spend_cap_total_usd: float = 10.0
@@ -72,27 +94,45 @@ class Settings:
         "offline": ("HF_HUB_OFFLINE",),
     }
 
+    def __post_init__(self) -> None:
+        # "auto" becomes a plain bool once, here, so every reader sees on/off. `replace()` passes the
+        # resolved value on: to re-resolve after changing the exposure, pass None again.
+        for name in ("allow_custom_models", "allow_custom_base_url"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, not self.is_exposed)
+
+    @property
+    def is_exposed(self) -> bool:
+        """Strangers can reach this app (see the module docstring)."""
+        if self.exposed is not None:
+            return self.exposed
+        return self.share or not is_loopback_host(self.host)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
         """Read `PLAYGROUND_*` (and a few standard names) from the environment and `.env`."""
+        return cls(**cls._env_values(environ, dotenv_path))
+
+    @classmethod
+    def _env_values(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> dict:
         env = dict(_read_dotenv(dotenv_path or PROJECT_DIR / ".env"))
         env.update(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         if env.get("SPACE_ID"):
-            # On a Hugging Face Space the app must listen on all interfaces, and visitors
-            # are strangers: user-typed model ids are off unless the operator turns them on.
-            values.update(host="0.0.0.0", allow_custom_models=False, allow_custom_base_url=False)
+            # On a Hugging Face Space the app must listen on all interfaces, and visitors are strangers.
+            values.update(host="0.0.0.0", exposed=True)
         for f in fields(cls):
             names = (ENV_PREFIX + f.name.upper(), *cls._ALIASES.get(f.name, ()))
             raw = next((env[n] for n in names if env.get(n) not in (None, "")), None)
             if raw is not None:
                 values[f.name] = _convert(f.name, f.type, raw)
-        return cls(**values)
+        return values
 
     @classmethod
     def from_args(cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Command-line flags over the environment: one `--flag` per setting, so none is forgotten."""
-        base = cls.from_env(environ)
+        env_values = cls._env_values(environ)
+        base = cls(**env_values)
         parser = argparse.ArgumentParser(
             description="LLM Tokens & Embeddings Playground. Every flag can also be set as PLAYGROUND_<NAME> "
                         "in the environment or a .env file.")
@@ -110,7 +150,8 @@ class Settings:
                                     help=f"{_HELP.get(f.name, '')} (now: {'set' if f.name == 'auth' and default else default})")
         args = parser.parse_args(argv)
         overrides = {k: v for k, v in vars(args).items() if v is not None}
-        return replace(base, **overrides)
+        # Built once from everything, so "auto" resolves with the final host/share (not the environment's).
+        return cls(**{**env_values, **overrides})
 
     # Derived paths: one layout for the pack builder and the loaders.
     @property
@@ -152,11 +193,14 @@ _HELP = {
     "cache_dir": "offline pack and caches", "max_input_chars": "longest text accepted",
     "max_view_tokens": "token chips drawn in the page", "max_new_tokens": "cap on generated tokens",
     "max_corpus_texts": "most texts in an embedding corpus", "max_corpus_text_chars": "longest corpus text",
-    "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids",
+    "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids (default: only when not exposed)",
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
-    "allow_custom_base_url": "let visitors point the chat tab at another server", "chat_timeout_s": "chat request timeout",
+    "allow_custom_base_url": "let visitors point remote calls at another server (default: only when not exposed)",
+    "allow_private_base_urls": "exposed app: let typed base URLs reach LAN addresses (never loopback/metadata)",
+    "exposed": "strangers can reach the app (default: a Space, --share, or a non-loopback host)",
+    "chat_timeout_s": "chat request timeout",
     "spend_cap_session_usd": "operator-key spend per visitor", "spend_cap_total_usd": "operator-key spend in total",
 }
 

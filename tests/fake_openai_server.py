@@ -3,7 +3,8 @@
 It speaks `POST /v1/chat/completions` (streaming SSE and not, with `usage`) and `GET /v1/models`
 well enough for the official `openai` client, records every request (body and headers) for
 assertions, and fails on demand: 401, 403, 404, 429, 500, a timeout (it sleeps longer than the
-client waits), a stream that dies in the middle, a stream without usage.
+client waits), a stream that dies in the middle, a stream without usage, a slow stream, a 502
+whose body is not OpenAI-shaped ("leaky").
 
 Its "model" is deterministic so tests can assert exact figures: it remembers a name only if
 the request carries it ("Hi, I'm Sam" … "What's my name?"), each word of the answer is one
@@ -22,7 +23,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = re.compile(r"\b(?:I'm|I am|my name is)\s+([A-Z][a-z]+)", re.IGNORECASE)
-FAILURES = {"401", "403", "404", "429", "500", "timeout", "die", "no_usage", "reject_stream_options"}
+FAILURES = {"401", "403", "404", "429", "500", "timeout", "die", "no_usage", "reject_stream_options", "leaky",
+            "slow"}
+# What a private server behind a typed base URL might answer: not OpenAI-shaped, must never reach a visitor.
+LEAKY_BODY = {"detail": "internal-secret-config db_password=hunter2", "message": "internal-secret-message"}
 ERRORS = {
     "401": (401, "invalid_api_key", "Incorrect API key provided: {key}. You can find your API key at …"),
     "403": (403, "model_not_available", "Project does not have access to model {model}"),
@@ -128,6 +132,9 @@ def _handler(server: FakeOpenAI):
                 self._json(status, {"error": {"message": text.format(model=model, key=key), "type": code,
                                               "code": code}})
                 return
+            if failure == "leaky":
+                self._json(502, LEAKY_BODY)
+                return
             if failure == "timeout":
                 time.sleep(server.sleep_s)
                 self.close_connection = True
@@ -171,6 +178,8 @@ def _handler(server: FakeOpenAI):
                     self.close_connection = True
                     self.connection.shutdown(2)  # mid-body: no final chunk, no [DONE]
                     return
+                if failure == "slow":
+                    time.sleep(0.05)  # time for a test to press Stop or leave mid-answer
                 text = word if i == 0 else " " + word
                 self._event(chunk([{"index": 0, "delta": {"content": text}, "finish_reason": None}]))
             self._event(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))

@@ -1,13 +1,8 @@
 """One chat interface, three backends: OpenAI, any OpenAI-compatible server, the local model.
 
 Every backend takes the same `messages` list and yields the same `StreamEvent`s, so the tab
-never branches on the backend. Where the key and base URL come from, in order: typed in the
-UI for this session → the operator's `OPENAI_API_KEY` / `OPENAI_BASE_URL` (environment or
-`.env`) → OpenAI's public URL. The operator's key is only ever sent to the operator's base URL,
-never to a URL a visitor typed.
-
-Keys: a client holding a key is built for one call and dropped; nothing here keeps a key in a
-module variable, logs it or puts it in a message or a `repr`.
+never branches on the backend. Where a remote call goes, with which key, through which client
+and what its errors say: `playground.remote` (the same rules for every tab that calls a server).
 """
 
 from __future__ import annotations
@@ -16,20 +11,18 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlparse
 
-from playground.chat.errors import BackendError, NoApiKey
-from playground.errors import InvalidInput, NotAllowed, UnknownName
+from playground.chat.errors import BackendError
+from playground.errors import InvalidInput, UnknownName
 from playground.generation.catalogue import DEFAULT_MODEL as DEFAULT_LOCAL_MODEL
 from playground.generation.catalogue import MODELS as LOCAL_MODELS
+from playground.remote import connection as remote
+from playground.remote.client import openai_client
+from playground.remote.connection import Connection
+from playground.remote.errors import redact, server_message, translate_error
 from playground.settings import Settings
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-# Sent as the key to servers that need none (Ollama, llama.cpp, vLLM without --api-key):
-# the openai client refuses an empty key.
-NO_KEY = "no-key"
-MAX_KEY_CHARS = 512
-MAX_URL_CHARS = 512
+__all__ = ["Connection", "redact", "resolve_connection", "stream_local", "stream_remote"]
 
 
 class BackendKind(StrEnum):
@@ -96,64 +89,11 @@ class BackendConfig:
         return cls(spec.kind, model, (base_url or "").strip() or None, (api_key or "").strip() or None)
 
 
-@dataclass(frozen=True)
-class Connection:
-    """Where a remote call goes and with which key (the key never in the repr)."""
-
-    base_url: str
-    api_key: str = field(repr=False)
-    key_source: str  # "typed", "server" (the operator's), "none"
-
-    @property
-    def operator_key(self) -> bool:
-        return self.key_source == "server"
-
-
-def normalize_url(url: str) -> str:
-    return url.strip().rstrip("/")
-
-
-def check_base_url(url: str) -> str:
-    url = normalize_url(url)
-    if len(url) > MAX_URL_CHARS:
-        raise InvalidInput(f"The base URL is longer than {MAX_URL_CHARS} characters.")
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-        raise InvalidInput(f"{url!r} is not a base URL: type one like http://localhost:11434/v1 or "
-                           "https://my-vllm.example.org/v1.")
-    if parsed.username or parsed.password:
-        raise InvalidInput("Put the key in the 'API key' box, not in the base URL.")
-    return url
-
-
-def check_key(key: str) -> str:
-    # Header values cannot hold spaces or control characters; say so without ever echoing the key.
-    if len(key) > MAX_KEY_CHARS or not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-        raise InvalidInput("The API key has spaces, line breaks or unusual characters in it: paste it again.")
-    return key
-
-
 def resolve_connection(config: BackendConfig, settings: Settings) -> Connection:
-    """The base URL and key for a remote call (see the module docstring for the order)."""
-    operator_url = normalize_url(settings.openai_base_url or OPENAI_BASE_URL)
-    if config.base_url:
-        base_url = check_base_url(config.base_url)
-        if base_url != operator_url and not settings.allow_custom_base_url:
-            raise NotAllowed("This server only sends chat requests to its own backend; typed base URLs are off "
-                             "here (PLAYGROUND_ALLOW_CUSTOM_BASE_URL). Leave the base URL empty, or run the "
-                             "playground yourself to use another server.")
-    elif config.kind is BackendKind.OPENAI or settings.openai_base_url:
-        base_url = operator_url
-    else:
-        raise InvalidInput("Type the server's base URL, e.g. http://localhost:11434/v1 (Ollama), "
-                           "http://localhost:8000/v1 (vLLM) or http://localhost:1234/v1 (LM Studio).")
-    if config.api_key:
-        return Connection(base_url, check_key(config.api_key), "typed")
-    if settings.openai_api_key and base_url == operator_url:
-        return Connection(base_url, settings.openai_api_key, "server")
-    if config.kind is BackendKind.OPENAI:
-        raise NoApiKey(base_url)
-    return Connection(base_url, NO_KEY, "none")
+    """The base URL and key of a remote chat call (`playground.remote.connection`)."""
+    return remote.resolve_connection(config.base_url, config.api_key, settings,
+                                     openai_default=config.kind is BackendKind.OPENAI,
+                                     needs_key=config.kind is BackendKind.OPENAI)
 
 
 @dataclass(frozen=True)
@@ -183,15 +123,14 @@ def stream_remote(config: BackendConfig, connection: Connection, messages: list[
     import openai
 
     # Built per call, never shared: it holds this visitor's key. Short explicit timeout, one retry.
-    client = openai.OpenAI(api_key=connection.api_key, base_url=connection.base_url,
-                           timeout=settings.chat_timeout_s, max_retries=1)
+    client = openai_client(connection, settings, timeout=settings.chat_timeout_s, max_retries=1)
     kwargs = request_kwargs(config, messages, params)
     answering = False
     try:
         try:
             stream = client.chat.completions.create(**kwargs)
         except openai.BadRequestError as exc:
-            if "stream_options" not in _server_message(exc):
+            if "stream_options" not in server_message(exc):
                 raise
             # Older compatible servers reject stream_options; usage is then counted instead.
             kwargs.pop("stream_options")
@@ -248,63 +187,6 @@ def _events(stream, stop: threading.Event | None) -> Iterator[StreamEvent]:
         raise BackendError("The server closed the stream without finishing the answer (no finish_reason). "
                            "Nothing was added to the conversation: send again.")
     yield StreamEvent(finish_reason=finish, prompt_tokens=prompt, completion_tokens=completion, done=True)
-
-
-def _server_message(exc) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return ""
-
-
-def redact(text: str, key: str | None) -> str:
-    if key and key != NO_KEY and len(key) >= 4:
-        text = text.replace(key, "[redacted key]")
-    return text
-
-
-def translate_error(exc, connection: Connection, model: str, timeout_s: float) -> BackendError:
-    """An openai exception → a message saying what happened and what to do (never the key)."""
-    import openai
-
-    where = connection.base_url
-    whose = {"typed": "The key you typed", "server": "The server's own key (OPENAI_API_KEY)",
-             "none": "No key was sent, and the server"}[connection.key_source]
-    detail = redact(_server_message(exc), connection.api_key)[:300]
-    suffix = f" Server said: {detail}" if detail else ""
-    if isinstance(exc, openai.APITimeoutError):
-        return BackendError(f"{where} did not answer within {timeout_s:g} s: try again, pick a smaller model or "
-                            "lower max_tokens. Nothing was added to the conversation.")
-    if isinstance(exc, openai.APIConnectionError):
-        return BackendError(f"Cannot connect to {where}: is the server running, and is the base URL right "
-                            "(it usually ends in /v1)? Nothing was added to the conversation.")
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, openai.AuthenticationError):
-        # Never quote a 401 body: OpenAI's echoes part of the key.
-        return BackendError(f"{whose} was rejected by {where} (401 Unauthorized). Check the key, or type another "
-                            "in the 'API key' box.", 401)
-    if isinstance(exc, openai.PermissionDeniedError):
-        return BackendError(f"{whose} is not allowed to use {model!r} at {where} (403 Forbidden): the project or "
-                            f"organisation may lack access to this model, or the region is not supported.{suffix}", 403)
-    if isinstance(exc, openai.NotFoundError):
-        return BackendError(f"Model {model!r} was not found at {where} (404). Check the model name (the server's "
-                            f"/v1/models lists what it serves) and the base URL.{suffix}", 404)
-    if isinstance(exc, openai.RateLimitError):
-        return BackendError(f"Rate limit or quota reached at {where} (429). Wait a little and retry; if it persists, "
-                            f"the account's quota or billing needs attention.{suffix}", 429)
-    if isinstance(exc, openai.BadRequestError):
-        return BackendError(f"{where} refused the request (400).{suffix or ' Check the model name and settings.'}",
-                            400)
-    if isinstance(exc, openai.InternalServerError) or (status is not None and status >= 500):
-        return BackendError(f"{where} had an internal error ({status}). It is on their side: retry in a moment."
-                            f"{suffix}", status)
-    if status is not None:
-        return BackendError(f"{where} answered with an error ({status}).{suffix}", status)
-    return BackendError(f"The call to {where} failed ({type(exc).__name__}): retry.")
 
 
 # ---------------------------------------------------------------- local (the Generation tab's engine)

@@ -8,26 +8,14 @@ from __future__ import annotations
 
 from playground.errors import PlaygroundError
 
+# Failures of any remote call (chat's included): one definition, in playground.remote.
+from playground.remote.errors import BackendError, NoApiKey, SpendCapReached
+
+__all__ = ["BackendError", "ChatError", "ContextOverflow", "NoApiKey", "SpendCapReached"]
+
 
 class ChatError(PlaygroundError):
     """Base class for chat failures."""
-
-
-class NoApiKey(ChatError):
-    def __init__(self, base_url: str):
-        super().__init__(
-            f"No API key for {base_url}. Type one in the 'API key' box (it is kept for this browser session "
-            "only), or have the server's operator set OPENAI_API_KEY in the environment or the .env file. "
-            "The 'Local model' backend needs no key and no network."
-        )
-
-
-class BackendError(ChatError):
-    """The server answered with an error, or could not be reached."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 class ContextOverflow(ChatError):
@@ -39,11 +27,3 @@ class ContextOverflow(ChatError):
             "some turns, turn 'resend history' off, or lower max_tokens."
         )
         self.prompt_tokens, self.max_tokens, self.window = prompt_tokens, max_tokens, window
-
-
-class SpendCapReached(ChatError):
-    def __init__(self, scope: str, spent: float, cap: float):
-        super().__init__(
-            f"The spend cap for the server's own API key is reached ({scope}: ${spent:.4f} of ${cap:.2f}). "
-            "Type your own API key to go on, or use the 'Local model' backend, which is free."
-        )

@@ -5,8 +5,9 @@ given: the caller appends the turn only when the last update (with its `result`)
 failed call leaves the conversation exactly as it was.
 
 Spend caps protect the operator's key (`OPENAI_API_KEY` on the server): a per-session cap (the
-caller passes what this session has spent) and a process-wide total kept here under a lock.
-That total is the operator's data, not a visitor's, which is why it may be a module variable.
+caller passes what this session has spent) and a process-wide total, both in
+`playground.remote.spend`: a call's worst case is reserved before it starts and settled to its
+real cost when it finishes, or given back on every other way out (errors, a client that leaves).
 """
 
 from __future__ import annotations
@@ -14,57 +15,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from playground.chat import backends, conversation, usage
 from playground.chat.backends import BackendConfig, BackendKind, ChatParams
-from playground.chat.errors import ChatError, SpendCapReached
+from playground.chat.errors import ChatError
 from playground.errors import InputTooLarge, InvalidInput
+from playground.remote.spend import OPERATOR_SPEND, SpendLedger
 from playground.settings import Settings
 
 MAX_REMOTE_TOKENS = 16_384
 OPENAI_HOSTS = ("api.openai.com",)
 
 
-class SpendLedger:
-    """What the operator's key has spent in this process, in USD."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._total = 0.0
-
-    @property
-    def total(self) -> float:
-        with self._lock:
-            return self._total
-
-    def check(self, session_spent: float, settings: Settings) -> None:
-        if session_spent >= settings.spend_cap_session_usd:
-            raise SpendCapReached("this session", session_spent, settings.spend_cap_session_usd)
-        total = self.total
-        if total >= settings.spend_cap_total_usd:
-            raise SpendCapReached("all visitors since the server started", total, settings.spend_cap_total_usd)
-
-    def add(self, usd: float) -> None:
-        with self._lock:
-            self._total += usd
-
-    def reserve(self, worst_usd: float, settings: Settings) -> None:
-        """Count a call's worst case (whole prompt + max_tokens) before it starts, atomically, so
-        concurrent calls cannot all pass the check and overshoot the cap together. `settle`
-        replaces it with the real cost; a call that breaks or is abandoned stays charged."""
-        with self._lock:
-            if self._total + worst_usd > settings.spend_cap_total_usd:
-                raise SpendCapReached("all visitors since the server started, counting this call's worst case",
-                                      self._total + worst_usd, settings.spend_cap_total_usd)
-            self._total += worst_usd
-
-    def settle(self, reserved_usd: float, actual_usd: float) -> None:
-        with self._lock:
-            self._total += actual_usd - reserved_usd
-
-
-OPERATOR_SPEND = SpendLedger()
 
 
 @dataclass(frozen=True)
@@ -157,10 +121,11 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
         notes.append(f"Dropped the {fitted.dropped} oldest messages so the conversation fits the "
                      f"{facts.context_window:,}-token context window.")
 
-    reserved = 0.0
-    if connection is not None and connection.operator_key and facts.priced:
-        reserved = usage.call_usage(facts, fitted.prompt_tokens, options.max_tokens, "counted", counted_with).cost or 0.0
-        ledger.reserve(reserved, settings)
+    operator = connection is not None and connection.operator_key
+    hold = nullcontext(None)
+    if operator and facts.priced:
+        worst = usage.call_usage(facts, fitted.prompt_tokens, options.max_tokens, "counted", counted_with).cost
+        hold = ledger.reserve(worst or 0.0, settings, session_spent)
 
     if connection is None:
         kwargs = {"model": config.model, "messages": sent, "max_tokens": params.max_tokens,
@@ -176,33 +141,35 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
 
     started = time.perf_counter()
     reply = ""
-    yield TurnUpdate(reply, sent)
-    for event in events:
-        if event.delta:
-            reply += event.delta
-            yield TurnUpdate(reply, sent)
-        if not event.done:
-            continue
-        if event.full_text is not None:
-            reply = event.full_text
-        if event.prompt_tokens is not None and event.completion_tokens is not None:
-            source = "api" if event.usage_from == "api" else "counted"
-            prompt, completion = event.prompt_tokens, event.completion_tokens
-            with_ = None if source == "api" else counted_with
-        else:  # the server sent no usage: count it ourselves, and say so
-            source, with_ = "counted", counted_with
-            prompt = fitted.prompt_tokens
-            completion = counter.text_tokens(reply) if connection is not None else 0
-        call = usage.call_usage(facts, prompt, completion, source, with_)
-        operator = connection is not None and connection.operator_key
-        if operator and reserved:
-            ledger.settle(reserved, call.cost or 0.0)
-        elif operator and call.cost:
-            ledger.add(call.cost)
-        result = TurnResult(message, reply, event.finish_reason or "stop", sent, request, code, call,
-                            fitted.dropped, operator, time.perf_counter() - started, notes)
-        yield TurnUpdate(reply, sent, result)
-        return
+    # The reservation is held from before the first yield to the end: any way out (an error, the
+    # caller closing this generator) gives it back unless the call was settled.
+    with hold as reservation:
+        yield TurnUpdate(reply, sent)
+        for event in events:
+            if event.delta:
+                reply += event.delta
+                yield TurnUpdate(reply, sent)
+            if not event.done:
+                continue
+            if event.full_text is not None:
+                reply = event.full_text
+            if event.prompt_tokens is not None and event.completion_tokens is not None:
+                source = "api" if event.usage_from == "api" else "counted"
+                prompt, completion = event.prompt_tokens, event.completion_tokens
+                with_ = None if source == "api" else counted_with
+            else:  # the server sent no usage: count it ourselves, and say so
+                source, with_ = "counted", counted_with
+                prompt = fitted.prompt_tokens
+                completion = counter.text_tokens(reply) if connection is not None else 0
+            call = usage.call_usage(facts, prompt, completion, source, with_)
+            if reservation is not None:
+                reservation.settle(call.cost or 0.0)
+            elif operator and call.cost:
+                ledger.add(call.cost)
+            result = TurnResult(message, reply, event.finish_reason or "stop", sent, request, code, call,
+                                fitted.dropped, operator, time.perf_counter() - started, notes)
+            yield TurnUpdate(reply, sent, result)
+            return
 
 
 def _is_openai(base_url: str) -> bool:

@@ -1,0 +1,118 @@
+"""Errors of remote calls: each says what happened and what to do next, never the key.
+
+`translate_error` turns an exception of the official openai client into one of these. What a
+visitor-typed server said is quoted only as its status code and the `error.message` of an
+OpenAI-shaped body, so a server aimed at something private cannot read it back through the app.
+"""
+
+from __future__ import annotations
+
+from playground.errors import NotAllowed, PlaygroundError
+
+MAX_QUOTED_CHARS = 200
+
+
+class RemoteError(PlaygroundError):
+    """Base class for failures of a call to a remote server."""
+
+
+class BackendError(RemoteError):
+    """The server answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class NoApiKey(RemoteError):
+    def __init__(self, base_url: str):
+        super().__init__(
+            f"No API key for {base_url}. Type one in the 'API key' box (it is kept for this browser session "
+            "only), or have the server's operator set OPENAI_API_KEY in the environment or the .env file. "
+            "The 'Local model' backend needs no key and no network."
+        )
+
+
+class SpendCapReached(RemoteError):
+    def __init__(self, scope: str, spent: float, cap: float):
+        super().__init__(
+            f"The spend cap for the server's own API key is reached ({scope}: ${spent:.4f} of ${cap:.2f}). "
+            "Type your own API key to go on, or use the 'Local model' backend, which is free."
+        )
+
+
+class BlockedAddress(NotAllowed):
+    """A visitor-typed base URL leads to an address a shared server must not call."""
+
+    def __init__(self, host: str, reason: str):
+        super().__init__(
+            f"This shared server does not call {host!r}: it leads to a {reason} address. Base URLs typed here must "
+            "be public servers on the internet. Run the playground on your own machine to use a local or LAN "
+            "server (or, as the operator, start it with --allow-private-base-urls for a LAN server)."
+        )
+
+
+def server_message(exc: object, *, strict: bool = False) -> str:
+    """What the server said: `strict` takes only the `error.message` of an OpenAI-shaped body
+    (`{"error": {"message": "..."}}`, read from the raw response); otherwise any message field."""
+    if strict:
+        try:
+            data = exc.response.json()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - no response, or not JSON: nothing to quote
+            return ""
+        inner = data.get("error") if isinstance(data, dict) else None
+        return inner["message"] if isinstance(inner, dict) and isinstance(inner.get("message"), str) else ""
+    body = getattr(exc, "body", None)  # the openai client already unwrapped "error" here
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return ""
+
+
+def redact(text: str, key: str | None) -> str:
+    from playground.remote.connection import NO_KEY
+
+    if key and key != NO_KEY and len(key) >= 4:
+        text = text.replace(key, "[redacted key]")
+    return text
+
+
+def translate_error(exc: Exception, connection, model: str, timeout_s: float) -> BackendError:
+    """An openai exception → a message saying what happened and what to do (never the key)."""
+    import openai
+
+    where = connection.base_url
+    whose = {"typed": "The key you typed", "server": "The server's own key (OPENAI_API_KEY)",
+             "none": "No key was sent, and the server"}[connection.key_source]
+    # From a visitor's own server: only an OpenAI-shaped `error.message`, short; nothing else of the body.
+    detail = server_message(exc, strict=connection.typed_url)
+    detail = redact(" ".join(detail.split()), connection.api_key)[:MAX_QUOTED_CHARS if connection.typed_url else 300]
+    suffix = f" Server said: {detail}" if detail else ""
+    if isinstance(exc, openai.APITimeoutError):
+        return BackendError(f"{where} did not answer within {timeout_s:g} s: try again, pick a smaller model or "
+                            "lower max_tokens.")
+    if isinstance(exc, openai.APIConnectionError):
+        return BackendError(f"Cannot connect to {where}: is the server running, and is the base URL right "
+                            "(it usually ends in /v1)?")
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, openai.AuthenticationError):
+        # Never quote a 401 body: OpenAI's echoes part of the key.
+        return BackendError(f"{whose} was rejected by {where} (401 Unauthorized). Check the key, or type another "
+                            "in the 'API key' box.", 401)
+    if isinstance(exc, openai.PermissionDeniedError):
+        return BackendError(f"{whose} is not allowed to use {model!r} at {where} (403 Forbidden): the project or "
+                            f"organisation may lack access to this model, or the region is not supported.{suffix}", 403)
+    if isinstance(exc, openai.NotFoundError):
+        return BackendError(f"Model {model!r} was not found at {where} (404). Check the model name (the server's "
+                            f"/v1/models lists what it serves) and the base URL.{suffix}", 404)
+    if isinstance(exc, openai.RateLimitError):
+        return BackendError(f"Rate limit or quota reached at {where} (429). Wait a little and retry; if it persists, "
+                            f"the account's quota or billing needs attention.{suffix}", 429)
+    if isinstance(exc, openai.BadRequestError):
+        return BackendError(f"{where} refused the request (400).{suffix or ' Check the model name and settings.'}",
+                            400)
+    if isinstance(exc, openai.InternalServerError) or (status is not None and status >= 500):
+        return BackendError(f"{where} had an internal error ({status}). It is on their side: retry in a moment."
+                            f"{suffix}", status)
+    if status is not None:
+        return BackendError(f"{where} answered with an error ({status}).{suffix}", status)
+    return BackendError(f"The call to {where} failed ({type(exc).__name__}): retry.")

@@ -53,7 +53,7 @@ def main() -> None:
     def app_run() -> None:
         search._vectors.clear()
         started = time.perf_counter()
-        search.corpus_vectors(spec, texts, settings)
+        search.corpus_vectors(search.LocalEncoder(spec, settings), texts)
         app_times.append(time.perf_counter() - started)
 
     for _ in range(args.rounds):

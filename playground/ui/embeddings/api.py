@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from playground.embeddings import remote
 from playground.embeddings import words as wv
 from playground.embeddings.catalogue import DEFAULT_MODEL, DEFAULT_WORD_VECTORS
 from playground.embeddings.search import embed_search
+from playground.errors import InvalidInput
 from playground.settings import Settings
 from playground.ui.common import at_edge
 
@@ -16,12 +18,22 @@ def register(settings: Settings) -> None:
 
     @at_edge
     def embed_search_api(query: str, texts: list[str], model: str = DEFAULT_MODEL, k: int = 5,
-                         projection: str = "PCA") -> dict:
+                         projection: str = "PCA", dimensions: int = 0, base_url: str = "",
+                         api_key: str = "") -> dict:
         """Nearest neighbours of `query` among `texts` (cosine, full space) and a 2-D map (PCA, t-SNE or UMAP).
+
+        `model`: a local model id ("minilm"), an OpenAI model ("text-embedding-3-small", "text-embedding-3-large")
+        or "api:<name>" for any OpenAI-compatible /v1/embeddings server at `base_url`. `dimensions` (0: full)
+        shortens the vectors of models that support it; `api_key` is used for this call only. API results add
+        `base_url`, `tokens` and `cost_usd`.
 
         UMAP asked for while it still warms up (the first ~20 s of the server) is answered with PCA at
         once: `projection` says which ran and `notes` why. Waiting would hold one of the tab's slots."""
-        return embed_search(query, texts or [], model, k, projection, settings, wait_for_umap=False).as_json()
+        if not isinstance(base_url or "", str) or not isinstance(api_key or "", str):
+            raise InvalidInput("base_url and api_key must be text.")
+        api = remote.ApiOptions(base_url or "", api_key or "", dimensions or None)
+        return embed_search(query, texts or [], model, k, projection, settings, wait_for_umap=False,
+                            api=api).as_json()
 
     @at_edge
     def word_neighbors(word: str, source: str = DEFAULT_WORD_VECTORS, k: int = 10) -> dict:

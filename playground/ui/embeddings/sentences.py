@@ -6,13 +6,19 @@ from typing import Any
 
 import gradio as gr
 
-from playground.embeddings import examples, numeric, plots, warmup
+from playground.embeddings import examples, numeric, plots, remote, warmup
 from playground.embeddings.catalogue import DEFAULT_MODEL
 from playground.embeddings.corpus import Corpus, Table, corpus_from_table, read_table
 from playground.embeddings.search import SearchResult, embed_search
+from playground.prices import money
 from playground.settings import Settings
 from playground.ui.common import at_edge, stats_markdown
-from playground.ui.embeddings.choices import model_choices
+from playground.ui.embeddings.choices import api_model_choices, model_choices
+
+API_NOTE = """The texts are sent to the server for embedding. **dimensions** asks for shorter vectors:
+OpenAI's text-embedding-3 models are trained so that the first *n* numbers (renormalised) still work as an
+embedding. Try 1536, then 256, then 32, and watch how the neighbours hold up. A compatible server (TEI, vLLM,
+Ollama, LM Studio, Gemini's OpenAI-compatible endpoint) needs its base URL and the model name it serves."""
 
 
 def _neighbour_rows(result: SearchResult) -> list[list[Any]]:
@@ -23,6 +29,9 @@ def _search_status(result: SearchResult) -> str:
     stats = stats_markdown([("texts", len(result.texts)), ("dimensions per vector", result.dimensions),
                             ("cosine nearest neighbours", len(result.neighbours)), ("s", result.seconds)])
     stats += " · corpus " + ("encoded now" if result.encoded_now else "vectors from the cache (not re-encoded)")
+    if result.api:
+        stats += (f" · embedded by {result.where}: **{result.tokens:,}** input tokens, "
+                  f"**{money(result.cost_usd)}** (LiteLLM's price map)")
     return "\n\n".join([stats, *(f"ℹ {note}" for note in result.notes)])
 
 
@@ -47,8 +56,18 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
         with gr.Column(scale=2):
             query = gr.Textbox(examples.QUERIES[0], label="Query", elem_id="emb-query")
             gr.Examples([[q] for q in examples.QUERIES], inputs=[query], label="Try")
-            model = gr.Dropdown(model_choices(settings, sentence_only=True), value=DEFAULT_MODEL,
-                                label="Sentence-embedding model", elem_id="emb-model")
+            model = gr.Dropdown(model_choices(settings, sentence_only=True) + api_model_choices(),
+                                value=DEFAULT_MODEL, label="Sentence-embedding model", elem_id="emb-model")
+            with gr.Accordion("API model settings", open=True, visible=False) as api_box:
+                gr.Markdown(API_NOTE)
+                base_url = gr.Textbox(label="Base URL (empty: the server's own, else OpenAI)",
+                                      placeholder="http://localhost:11434/v1", elem_id="emb-api-base-url")
+                api_key = gr.Textbox(label="API key (kept for this browser session only)", type="password",
+                                     elem_id="emb-api-key")
+                served = gr.Textbox(label="Model name the server serves", placeholder="nomic-embed-text",
+                                    visible=False, elem_id="emb-api-model")
+                dimensions = gr.Number(None, precision=0, minimum=0, label="dimensions (empty: full length)",
+                                       elem_id="emb-api-dimensions")
             k = gr.Slider(1, 20, value=5, step=1, label="Neighbours (top k)")
             projection = gr.Radio(list(numeric.PROJECTIONS), value="PCA", label="2-D map", elem_id="emb-projection")
             projection_note = gr.Markdown(numeric.PROJECTION_NOTES["PCA"])
@@ -84,15 +103,26 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
     # up to a minute. A UMAP request made while it warms is answered with PCA and remembered here;
     # the warm-up poll redraws it once UMAP is ready (`redraw_if_pending`).
     umap_pending = gr.State(False)
+    operator_spent = gr.State(0.0)  # what the operator's key paid for this session's API embeddings (USD)
 
     @at_edge
-    def run(query_value: str, text: str, model_id: str, k_value: float, method: str, state: Corpus | None) -> dict:
+    def run(query_value: str, text: str, model_id: str, k_value: float, method: str, state: Corpus | None,
+            url: str, key: str, served_name: str, dims: float | None, spent: float) -> dict:
         labels = labels_for(text or "", state)
         lines = [t for t in (text or "").splitlines() if t.strip()]
+        if model_id == remote.API_PREFIX:
+            model_id += (served_name or "").strip()
+        api = remote.ApiOptions(url or "", key or "", int(dims) if dims else None, spent or 0.0)
         result = embed_search(query_value, lines, model_id, int(k_value), method, settings, labels=labels,
-                              wait_for_umap=False)
+                              wait_for_umap=False, api=api)
         waiting = result.requested == "UMAP" and result.method != "UMAP" and warmup.status().state == "warming"
-        return {**outputs_for(result), umap_pending: waiting}
+        return {**outputs_for(result), umap_pending: waiting,
+                operator_spent: (spent or 0.0) + result.operator_spent_usd}
+
+    @at_edge
+    def model_chosen(model_id: str) -> dict:
+        return {api_box: gr.Accordion(visible=remote.is_api_model(model_id)),
+                served: gr.Textbox(visible=model_id == remote.API_PREFIX)}
 
     @at_edge
     def redraw_if_pending(pending: bool, *values: Any) -> dict:
@@ -122,8 +152,10 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
         chosen = corpus_from_table(tab, text_name, None if label_name in (None, "", "(none)") else label_name, settings)
         return {corpus: "\n".join(chosen.texts), corpus_state: chosen}
 
-    inputs = [query, corpus, model, k, projection, corpus_state]
-    outputs = [status, table, map_plot, heat, projection_note, umap_pending]
+    inputs = [query, corpus, model, k, projection, corpus_state, base_url, api_key, served, dimensions, operator_spent]
+    outputs = [status, table, map_plot, heat, projection_note, umap_pending, operator_spent]
+    model.change(model_chosen, model, [api_box, served], api_name="embeddings_model_chosen",
+                 api_visibility="undocumented", show_progress="hidden")
     gr.on([search_btn.click, query.submit, projection.change, model.change], run, inputs, outputs,
           api_name="embed_search_view", api_visibility="undocumented", trigger_mode="always_last",
           concurrency_id="embeddings")

@@ -86,8 +86,9 @@ def pca_2d(vectors: np.ndarray) -> Projection:
     """(n, d) → Projection with (n, 2) coords: the top-2 principal components of the centred data.
 
     scikit-learn's PCA. A hand-written Gram-matrix version was measured against it on the app's
-    shapes (`bench/embeddings_pca.py`): a millisecond faster on the 20-text example, but 1.6–3.5×
-    slower on 2,000–5,000 texts, where the wait is felt, so the library does it. Signs are fixed
+    shapes (`bench/embeddings_pca.py`, two runs on a shared 2-core machine): 1.5–4.8× faster on
+    20–200 texts, but 1.0–4× slower on 2,000–5,000 texts, where the wait is long enough to be felt,
+    so it was not faster overall and the library does it. Signs are fixed
     (the largest-magnitude loading of each component is positive) so the map does not flip between
     runs. Missing directions of spread (one point, points on a line) leave an axis at 0.
     """

@@ -16,9 +16,10 @@ import hashlib
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
+from fake_openai_server import FakeOpenAI
 
 FULL_DIMENSIONS = 48
 WORD = re.compile(r"\w+")
@@ -40,43 +41,14 @@ def fake_vector(text: str, dimensions: int | None = None) -> np.ndarray:
     return v / norm if norm else np.eye(len(v))[0]  # no words: a fixed direction, never all zero
 
 
-class FakeEmbeddings:
-    """`with FakeEmbeddings() as server:` → `server.base_url`, `server.requests`, `server.fail(...)`."""
+class FakeEmbeddings(FakeOpenAI):
+    """`with FakeEmbeddings() as server:` → `server.base_url`, `server.requests`, `server.fail(...)`
+    (the chat fake's lifecycle, serving `/v1/embeddings` instead)."""
 
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self._failures: list[str] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+    failures = FAILURES
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    def fail(self, mode: str, times: int = 1) -> None:
-        """The next `times` requests fail this way (the client retries 5xx and 429: use times=3 to see it)."""
-        assert mode in FAILURES, mode
-        with self._lock:
-            self._failures.extend([mode] * times)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._failures.clear()
-            self.requests.clear()
-
-    def next_failure(self) -> str | None:
-        with self._lock:
-            return self._failures.pop(0) if self._failures else None
-
-    def __enter__(self) -> FakeEmbeddings:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
 
 def _handler(server: FakeEmbeddings):
@@ -88,7 +60,7 @@ def _handler(server: FakeEmbeddings):
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            failure = server.next_failure()
+            failure = server._next_failure()
             with server._lock:
                 server.requests.append({"path": self.path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()},
                                         "failure": failure})

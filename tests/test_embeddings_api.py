@@ -159,3 +159,11 @@ def test_vectors_are_unit_length_float32(fake, settings) -> None:
     encoder = remote.encoder("api:fake-embed", typed(fake), settings)
     vectors = encoder.encode(["one two", "three"])
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+
+
+def test_an_unpriced_model_on_the_operators_own_server_says_the_cap_cannot_count_it(fake, operator) -> None:
+    before = OPERATOR_SPEND.total
+    result = search.embed_search("q", TEXTS, "api:fake-embed", 2, "PCA", operator)
+    assert fake.requests[-1]["headers"]["authorization"] == f"Bearer {KEY}"  # the operator's own base URL
+    assert result.cost_usd is None and any("spend cap cannot count" in n for n in result.notes)
+    assert OPERATOR_SPEND.total == pytest.approx(before)

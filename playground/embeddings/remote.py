@@ -139,7 +139,10 @@ class ApiEncoder:
 
         from playground.chat import usage
 
-        facts = usage.remote_facts(self.model, self.settings)
+        try:
+            facts = usage.remote_facts(self.model, self.settings)
+        except PlaygroundError:  # no price map here: prices are never a hard dependency
+            facts = usage.ModelFacts(None, None, "no price map here", None, "unknown")
         counted = sum(usage.counter_for(self.model, self.settings).text_tokens(t) for t in batch)
         hold = nullcontext(None)
         if self.connection.operator_key:
@@ -147,6 +150,8 @@ class ApiEncoder:
             if not facts.priced and _is_openai(self.connection.base_url):
                 raise PlaygroundError(f"The server's own key only pays for models with a listed price, so the spend "
                                       f"cap can count them, and {self.model!r} has none. Type your own key.")
+            if not facts.priced and not self.notes:
+                self.notes.append(f"No price listed for {self.model!r}: the spend cap cannot count this call.")
             if facts.priced:
                 hold = self.ledger.reserve(counted * (facts.input_per_token or 0.0), self.settings,
                                            self.session_spent + self.operator_spent_usd)

@@ -51,3 +51,11 @@ def test_static_word_vectors_are_read_through_the_runtime(settings) -> None:
     table = runtime.call(runtime.to_numpy, model[0].auto_model.get_input_embeddings().weight)
     vocab = model[0].tokenizer.get_vocab()
     assert (vectors.kv["queen"] == table[vocab["queen"]]).all()
+
+
+def test_dimensions_with_a_local_model_are_named_not_applied(settings) -> None:
+    from playground.embeddings import remote
+
+    result = search.embed_search("hello", ["a text", "another"], "minilm", 1, "PCA", settings,
+                                 api=remote.ApiOptions(dimensions=8))
+    assert result.dimensions == 384 and any("API models only" in n for n in result.notes)

@@ -153,6 +153,9 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
         encoder = remote.encoder(model, api or remote.ApiOptions(), settings)
     else:
         encoder = LocalEncoder(get_sentence_model(model), settings)
+    notes: list[str] = []
+    if api is not None and api.dimensions and isinstance(encoder, LocalEncoder):
+        notes.append(f"'dimensions' applies to API models only: {encoder.id} gives its full vectors.")
     query = (query or "").strip()
     if not query:
         raise InvalidInput("The query is empty: type a sentence to search the corpus with.")
@@ -180,7 +183,6 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
     neighbours = [Neighbour(rank + 1, int(i), clean[int(i)], float(s), label_list[int(i)] if label_list else None)
                   for rank, (i, s) in enumerate(zip(indices[0], scores[0], strict=True))]
 
-    notes: list[str] = []
     method = numeric.canonical_method(projection)
     if method == "UMAP" and len(clean) >= 6:
         state = warmup.start()

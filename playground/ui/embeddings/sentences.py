@@ -112,7 +112,8 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
         lines = [t for t in (text or "").splitlines() if t.strip()]
         if model_id == remote.API_PREFIX:
             model_id += (served_name or "").strip()
-        api = remote.ApiOptions(url or "", key or "", int(dims) if dims else None, spent or 0.0)
+        api = remote.ApiOptions(url or "", key or "", int(dims) if dims and remote.is_api_model(model_id) else None,
+                                spent or 0.0)
         result = embed_search(query_value, lines, model_id, int(k_value), method, settings, labels=labels,
                               wait_for_umap=False, api=api)
         waiting = result.requested == "UMAP" and result.method != "UMAP" and warmup.status().state == "warming"

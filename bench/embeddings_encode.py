@@ -84,6 +84,7 @@ def main() -> None:
             out = subprocess.run([sys.executable, __file__, "--child", mode, "--texts", str(args.texts), "--repeat",
                                   str(args.repeat)], capture_output=True, text=True, check=True).stdout
             results[mode].append(json.loads(out.strip().splitlines()[-1]))
+            print(f"  {mode} process: median {results[mode][-1]['median']:.2f} s", file=sys.stderr, flush=True)
     raw = statistics.median(r["median"] for r in results["raw"])
     app = statistics.median(r["median"] for r in results["app"])
     hits = [h for r in results["app"] for h in r["hits"][1:]]

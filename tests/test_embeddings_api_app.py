@@ -99,7 +99,7 @@ def test_api_model_in_the_browser(browser, fresh_app, fake) -> None:
         page.locator("#emb-api-model textarea, #emb-api-model input").first.fill("fake-embed")
         page.locator("#emb-api-dimensions input").fill("32")
         page.locator("#emb-search").click()
-        page.locator("#emb-status").get_by_text("embedded by").wait_for(timeout=60_000)
+        page.locator("#emb-status").get_by_text("embedded by").wait_for(timeout=180_000)
         assert "32" in page.locator("#emb-status").inner_text()
         page.locator(".toast-close").first.click() if page.locator(".toast-close").count() else None
         page.wait_for_timeout(800)

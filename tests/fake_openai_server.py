@@ -61,12 +61,14 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """`with FakeOpenAI() as server:` → `server.base_url`, `server.requests`, `server.fail(...)`."""
 
+    failures = FAILURES  # a subclass serving other endpoints names its own, with its own `make_handler`
+
     def __init__(self, sleep_s: float = 3.0):
         self.requests: list[dict] = []
         self._failures: list[str] = []
         self._lock = threading.Lock()
         self.sleep_s = sleep_s  # how long "timeout" sleeps
-        self._httpd = _Server(("127.0.0.1", 0), _handler(self))
+        self._httpd = _Server(("127.0.0.1", 0), self.make_handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -75,9 +77,12 @@ class FakeOpenAI:
 
     def fail(self, mode: str, times: int = 1) -> None:
         """The next `times` requests fail this way (the client retries once: use times=2 to see the error)."""
-        assert mode in FAILURES, mode
+        assert mode in self.failures, mode
         with self._lock:
             self._failures.extend([mode] * times)
+
+    def make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def reset(self) -> None:
         with self._lock:

@@ -235,6 +235,34 @@ def test_uploaded_glove_and_word2vec_files(tmp_path, settings) -> None:
         wv.load_upload(bad, settings)
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    ("a 1 2\n\nb 3 4\n", "line 2 is empty"),
+    ("a 1 2\na 3 4\n", "'a' appears twice"),  # gensim would merge it silently
+    ("3 2\na 1 2\nb 3 4\n", "promises 3 words, the file holds 2"),
+    ("2 2\na 1 2\nb 3 x\n", "line 3: the values after 'b' are not all numbers"),
+    ("", "holds no vectors"),
+])
+def test_bad_vector_files_name_the_problem(tmp_path, settings, content: str, message: str) -> None:
+    path = tmp_path / "v.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=message):
+        wv.load_upload(path, settings)
+
+
+def test_odd_one_out_agrees_with_a_brute_force_centroid() -> None:
+    rng = np.random.default_rng(3)
+    words = ["breakfast", "lunch", "dinner", "car"]
+    matrix = np.stack([rng.normal(size=8) + (0 if w != "car" else 4) for w in words]).astype(np.float32)
+    vectors = wv.WordVectors(wv.keyed_vectors(words, matrix), "t", "")
+    unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    centre = unit.mean(axis=0) / np.linalg.norm(unit.mean(axis=0))
+    expected = sorted(zip(unit @ centre, words, strict=True))
+    result = wv.odd_one_out(vectors, " ".join(words))
+    assert result.odd == expected[0][1] == vectors.kv.doesnt_match(words)
+    assert [w for w, _ in result.similarity_to_mean] == [w for _, w in expected]
+    np.testing.assert_allclose([s for _, s in result.similarity_to_mean], [s for s, _ in expected], rtol=1e-5)
+
+
 def test_unknown_words_are_named_with_suggestions() -> None:
     vectors = wv.WordVectors(wv.keyed_vectors(["king", "queen", "kingdom"], np.eye(3, dtype=np.float32)), "t", "")
     with pytest.raises(InvalidInput, match=r"'kingg' \(did you mean king") as info:

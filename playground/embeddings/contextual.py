@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from playground import runtime
 from playground.embeddings import numeric
 from playground.embeddings.catalogue import EmbeddingModelSpec, get
 from playground.embeddings.models import load_token_encoder
@@ -61,9 +63,19 @@ def find_word(sentence: str, word: str) -> tuple[int, int] | None:
     return match.span() if match else None
 
 
-def contextual_compare(word: str, sentences: Sequence[str] | str, model: str, settings: Settings) -> ContextualResult:
+def _forward(model: Any, batch: Any) -> tuple[np.ndarray, np.ndarray]:
+    """On the torch thread: (m, T, d) last-hidden-layer vectors and (m, T, d) input-embedding rows of the
+    same tokens (only those rows leave the device, not the whole vocabulary table)."""
     import torch
 
+    with torch.inference_mode():
+        batch = batch.to(model.device)
+        hidden = model(**batch).last_hidden_state
+        static = model.get_input_embeddings()(batch["input_ids"])
+    return runtime.to_numpy(hidden), runtime.to_numpy(static)
+
+
+def contextual_compare(word: str, sentences: Sequence[str] | str, model: str, settings: Settings) -> ContextualResult:
     spec = get(model)
     word = (word or "").strip()
     if not word or len(word.split()) != 1:
@@ -89,11 +101,9 @@ def contextual_compare(word: str, sentences: Sequence[str] | str, model: str, se
                           max_length=256, return_tensors="pt")
     offsets = batch.pop("offset_mapping").tolist()
     special = batch.pop("special_tokens_mask", None)
-    with torch.inference_mode():
-        hidden = enc.model(**batch).last_hidden_state.float().numpy()  # (m, T, d)
-    table = enc.model.get_input_embeddings().weight.detach().float().cpu().numpy()  # (V, d)
     ids = batch["input_ids"].tolist()
     mask = batch["attention_mask"].tolist()
+    hidden, static_rows = runtime.call(_forward, enc.model, batch)
     del special
 
     occurrences, contextual, static = [], [], []
@@ -109,7 +119,7 @@ def contextual_compare(word: str, sentences: Sequence[str] | str, model: str, se
             enc.tokenizer.convert_ids_to_tokens([i for i, m in zip(ids[row], mask[row], strict=True) if m]),
         ))
         contextual.append(hidden[row, picked].mean(axis=0))
-        static.append(table[token_ids].mean(axis=0))
+        static.append(static_rows[row, picked].mean(axis=0))
     contextual_m, static_m = np.stack(contextual), np.stack(static)
     return ContextualResult(spec, word, occurrences, contextual_m, static_m,
                             numeric.cosine_matrix(contextual_m), numeric.cosine_matrix(static_m))

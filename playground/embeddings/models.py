@@ -3,6 +3,10 @@
 Loads go through one `SharedCache` per kind (two visitors asking at once load a model once),
 least recently used first, `Settings.model_cache_size` entries each. Failures are not cached. Safe
 loading only: no remote code, safetensors weights.
+
+Loads run on the torch thread (`playground.runtime`), on the device and dtype it chooses. The
+per-entry lock is taken on the caller's thread, never inside a torch job: a job that waited for
+a lock held by a thread waiting for the torch thread would never finish.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from playground import hub, lazy
+from playground import hub, lazy, runtime
 from playground.cache import SharedCache
 from playground.embeddings.catalogue import EmbeddingModelSpec
 from playground.pack.entries import Pack
@@ -43,17 +47,20 @@ def _where(spec: EmbeddingModelSpec, settings: Settings) -> tuple[str, bool]:
 
 
 def load_sentence_model(spec: EmbeddingModelSpec, settings: Settings) -> Any:
-    """A `SentenceTransformer` on CPU (or the GPU when there is one)."""
+    """A `SentenceTransformer` on the runtime's device and dtype."""
 
     def load() -> Any:
         SentenceTransformer = lazy.sentence_transformers().SentenceTransformer  # noqa: N806 - the library's name
         where, local_only = _where(spec, settings)
-        return _hub_errors(spec, local_only, lambda: SentenceTransformer(
-            where, local_files_only=local_only, trust_remote_code=False,
-            model_kwargs={"use_safetensors": True}, token=hub.token(),
+        device, dtype = runtime.device_and_dtype()
+        model = _hub_errors(spec, local_only, lambda: SentenceTransformer(
+            where, device=device, local_files_only=local_only, trust_remote_code=False,
+            model_kwargs={"use_safetensors": True, "dtype": dtype}, token=hub.token(),
         ))
+        model.eval()
+        return model
 
-    return _cached("sentence", spec, settings, load)
+    return _cached("sentence", spec, settings, lambda: runtime.call(load))
 
 
 def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEncoder:
@@ -70,12 +77,14 @@ def load_token_encoder(spec: EmbeddingModelSpec, settings: Settings) -> TokenEnc
         token = hub.token()
         tokenizer = _hub_errors(spec, local_only, lambda: AutoTokenizer.from_pretrained(
             where, use_fast=True, local_files_only=local_only, trust_remote_code=False, token=token))
+        device, dtype = runtime.device_and_dtype()
         model = _hub_errors(spec, local_only, lambda: AutoModel.from_pretrained(
-            where, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, token=token))
-        model.eval()
+            where, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, token=token,
+            dtype=dtype))
+        model.to(device).eval()
         return TokenEncoder(spec, tokenizer, model)
 
-    encoder: TokenEncoder = _cached("tokens", spec, settings, load)
+    encoder: TokenEncoder = _cached("tokens", spec, settings, lambda: runtime.call(load))
     return encoder
 
 

@@ -85,33 +85,30 @@ class Projection:
 def pca_2d(vectors: np.ndarray) -> Projection:
     """(n, d) → Projection with (n, 2) coords: the top-2 principal components of the centred data.
 
-    Computed from the eigenvectors of the smaller of the two Gram matrices (d × d covariance, or
-    n × n when there are fewer points than dimensions): several times faster than a full SVD of
-    (n, d) on a small CPU. Signs are fixed (the largest-magnitude loading of each component is
-    positive) so the map does not flip between runs. Missing directions of spread leave an axis at 0.
+    scikit-learn's PCA. A hand-written Gram-matrix version was measured against it on the app's
+    shapes (`bench/embeddings_pca.py`, two runs on a shared 2-core machine): 1.5–4.8× faster on
+    20–200 texts, but 1.0–4× slower on 2,000–5,000 texts, where the wait is long enough to be felt,
+    so it was not faster overall and the library does it. Signs are fixed
+    (the largest-magnitude loading of each component is positive) so the map does not flip between
+    runs. Missing directions of spread (one point, points on a line) leave an axis at 0.
     """
-    x = np.asarray(vectors, dtype=np.float64)
+    x = np.asarray(vectors, dtype=np.float32)
     n, d = x.shape
-    mean = x.mean(axis=0) if n else np.zeros(d)
-    centred = x - mean
-    components = np.zeros((2, d))
-    if n > 1:
-        if n >= d:
-            values, vecs = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
-            top = vecs[:, ::-1][:, :2].T
-        else:
-            values, u = np.linalg.eigh(centred @ centred.T)
-            top = (centred.T @ u[:, ::-1][:, :2]).T
-            top /= np.maximum(np.linalg.norm(top, axis=1, keepdims=True), 1e-12)
-        values = values[::-1][: top.shape[0]]
-        scale = max(float(values[0]), 0.0) if len(values) else 0.0
-        for i in range(min(2, top.shape[0])):
-            if values[i] > 1e-9 * max(scale, 1e-300):  # a real direction of spread, not round-off
-                components[i] = top[i]
+    mean = x.mean(axis=0) if n else np.zeros(d, dtype=np.float32)
+    components = np.zeros((2, d), dtype=np.float32)
+    wanted = min(2, n - 1, d)  # n points span at most n − 1 directions
+    if wanted > 0:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=wanted, random_state=0).fit(x)
+        scale = max(float(pca.explained_variance_[0]), 0.0)
+        for i in range(wanted):
+            if pca.explained_variance_[i] > 1e-9 * max(scale, 1e-30):  # a real direction of spread
+                components[i] = pca.components_[i]
                 if components[i, np.argmax(np.abs(components[i]))] < 0:
                     components[i] = -components[i]
-    coords = centred @ components.T
-    return Projection(coords.astype(np.float32), "PCA", "", mean.astype(np.float32), components.astype(np.float32))
+    coords = (x - mean) @ components.T
+    return Projection(coords.astype(np.float32), "PCA", "", mean.astype(np.float32), components)
 
 
 def tsne_2d(vectors: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> Projection:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from playground.embeddings import numeric, warmup
+from playground import runtime
+from playground.embeddings import numeric, remote, warmup
 from playground.embeddings.cache import LRUCache, texts_key
 from playground.embeddings.catalogue import EmbeddingModelSpec, get_sentence_model
 from playground.embeddings.corpus import validate_texts
@@ -31,24 +33,64 @@ _maps = LRUCache(max_entries=32, max_bytes=32 * 2**20)
 
 def encode(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings,
            batch_size: int = BATCH_SIZE) -> np.ndarray:
-    """(n,) texts → (n, d) normalised float32 vectors, straight from `SentenceTransformer.encode`."""
-    model = load_sentence_model(spec, settings)
-    vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                           show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    """(n,) texts → (n, d) normalised float32 vectors, from `SentenceTransformer.encode` on the torch thread.
+
+    Tensors come back as tensors and reach numpy through `runtime.to_numpy` (CPU, float32), so a
+    bf16 model on a GPU gives the same kind of array as fp32 on a CPU."""
+    model = load_sentence_model(spec, settings)  # loaded here, not inside the job (see models.py)
+
+    def run() -> np.ndarray:
+        vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                               convert_to_tensor=True, show_progress_bar=False)
+        return runtime.to_numpy(vectors)
+
+    return runtime.call(run)
 
 
-def corpus_vectors(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings) -> np.ndarray:
-    """Cached `encode` of a whole corpus, keyed by (model id, sha256 of the texts)."""
-    return _vectors.get_or_compute((spec.id, texts_key(texts)), lambda: encode(spec, texts, settings))
+class Encoder(Protocol):
+    """What the sentence view needs of a model: the local `LocalEncoder` or an API's `remote.ApiEncoder`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def where(self) -> str: ...  # hub id, or the server's base URL
+    @property
+    def cache_key(self) -> tuple: ...
+    def encode(self, texts: list[str]) -> np.ndarray: ...  # (n, d) unit-length float32
 
 
-def is_cached(spec: EmbeddingModelSpec, texts: Sequence[str]) -> bool:
-    return _vectors.peek((spec.id, texts_key(texts)))
+@dataclass(frozen=True)
+class LocalEncoder:
+    spec: EmbeddingModelSpec
+    settings: Settings
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def where(self) -> str:
+        return self.spec.hub_id
+
+    @property
+    def cache_key(self) -> tuple:
+        return ("local", self.spec.id)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return encode(self.spec, texts, self.settings)
 
 
-def corpus_map(spec: EmbeddingModelSpec, texts: Sequence[str], vectors: np.ndarray, method: str) -> numeric.Projection:
-    return _maps.get_or_compute((spec.id, texts_key(texts), method), lambda: numeric.project(vectors, method))
+def corpus_vectors(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Cached encode of a whole corpus, keyed by (model[, server, dimensions], sha256 of the texts)."""
+    return _vectors.get_or_compute((*encoder.cache_key, texts_key(texts)), lambda: encoder.encode(list(texts)))
+
+
+def is_cached(encoder: Encoder, texts: Sequence[str]) -> bool:
+    return _vectors.peek((*encoder.cache_key, texts_key(texts)))
+
+
+def corpus_map(encoder: Encoder, texts: Sequence[str], vectors: np.ndarray, method: str) -> numeric.Projection:
+    return _maps.get_or_compute((*encoder.cache_key, texts_key(texts), method), lambda: numeric.project(vectors, method))
 
 
 @dataclass(frozen=True)
@@ -62,7 +104,8 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class SearchResult:
-    model: EmbeddingModelSpec
+    model: str  # the model id as asked (catalogue id, API model, or api:<name>)
+    where: str  # its hub id, or the base URL of the server that embedded the texts
     query: str
     texts: list[str]
     labels: list[str] | None
@@ -76,10 +119,16 @@ class SearchResult:
     similarity: np.ndarray | None = None  # (n, n) for small corpora, else None
     encoded_now: bool = True  # False when the corpus vectors came from the cache
     seconds: float = 0.0
+    api: bool = False  # embedded by a remote server
+    tokens: int = 0  # API input tokens this request used (cached texts cost none)
+    cost_usd: float | None = 0.0  # what this request cost at the listed price; None: no price listed
+    operator_spent_usd: float = 0.0  # the part paid with the operator's key (counts toward the spend caps)
 
     def as_json(self) -> dict:
+        usage = {"base_url": self.where, "tokens": self.tokens, "cost_usd": self.cost_usd} if self.api \
+            else {"hub_id": self.where}
         return {
-            "model": self.model.id, "hub_id": self.model.hub_id, "dimensions": self.dimensions,
+            "model": self.model, **usage, "dimensions": self.dimensions,
             "query": self.query,
             "neighbours": [{"rank": n.rank, "index": n.index, "text": n.text, "score": round(n.score, 6),
                             **({"label": n.label} if n.label is not None else {})} for n in self.neighbours],
@@ -91,13 +140,22 @@ class SearchResult:
 
 
 def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, projection: str, settings: Settings,
-                 labels: Sequence[str] | None = None, wait_for_umap: bool = True) -> SearchResult:
+                 labels: Sequence[str] | None = None, wait_for_umap: bool = True,
+                 api: remote.ApiOptions | None = None) -> SearchResult:
     """The whole sentence view: neighbours of `query` in `texts`, and a 2-D map of both.
 
+    `model` is a local catalogue id or an API model (`remote.is_api_model`), which `api` configures.
     With `wait_for_umap=False` a UMAP request made while UMAP is still warming up is answered
     with PCA and a note saying so (the page uses this, then asks again once UMAP is ready).
     """
-    spec = get_sentence_model(model)
+    encoder: Encoder
+    if remote.is_api_model(model):
+        encoder = remote.encoder(model, api or remote.ApiOptions(), settings)
+    else:
+        encoder = LocalEncoder(get_sentence_model(model), settings)
+    notes: list[str] = []
+    if api is not None and api.dimensions and isinstance(encoder, LocalEncoder):
+        notes.append(f"'dimensions' applies to API models only: {encoder.id} gives its full vectors.")
     query = (query or "").strip()
     if not query:
         raise InvalidInput("The query is empty: type a sentence to search the corpus with.")
@@ -118,14 +176,13 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
     k = max(1, min(k, MAX_K, len(clean)))
 
     started = time.perf_counter()
-    encoded_now = not is_cached(spec, clean)
-    vectors = corpus_vectors(spec, clean, settings)
-    query_vector = encode(spec, [query], settings)[0]
+    encoded_now = not is_cached(encoder, clean)
+    vectors = corpus_vectors(encoder, clean)
+    query_vector = encoder.encode([query])[0]
     indices, scores = numeric.top_k(query_vector, vectors, k)
     neighbours = [Neighbour(rank + 1, int(i), clean[int(i)], float(s), label_list[int(i)] if label_list else None)
                   for rank, (i, s) in enumerate(zip(indices[0], scores[0], strict=True))]
 
-    notes: list[str] = []
     method = numeric.canonical_method(projection)
     if method == "UMAP" and len(clean) >= 6:
         state = warmup.start()
@@ -136,7 +193,7 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
                 notes.append(f"{state.describe()} Showing PCA meanwhile." if state.state != "failed"
                              else state.describe())
                 method = "PCA"
-    proj = corpus_map(spec, clean, vectors, method)
+    proj = corpus_map(encoder, clean, vectors, method)
     if proj.note:
         notes.append(proj.note)
     placed = proj.place(query_vector)
@@ -145,9 +202,14 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
         notes.append(f"{proj.method} cannot place a new point exactly: the query ★ is drawn at the "
                      "similarity-weighted centre of its neighbours.")
     similarity = vectors @ vectors.T if len(clean) <= HEATMAP_MAX_TEXTS else None
-    return SearchResult(spec, query, clean, label_list, neighbours, proj.coords, placed, proj.method,
-                        numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity,
-                        encoded_now, time.perf_counter() - started)
+    spent = {}
+    if isinstance(encoder, remote.ApiEncoder):
+        notes.extend(encoder.notes)
+        spent = {"api": True, "tokens": encoder.tokens, "cost_usd": encoder.cost_usd,
+                 "operator_spent_usd": encoder.operator_spent_usd}
+    return SearchResult(encoder.id, encoder.where, query, clean, label_list, neighbours, proj.coords, placed,
+                        proj.method, numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity,
+                        encoded_now, time.perf_counter() - started, **spent)
 
 
 def cache_stats() -> dict[str, int]:

@@ -7,7 +7,11 @@ data set used in word2vec tutorials is downloaded from Google storage when there
 
 from __future__ import annotations
 
+import http.client
+import os
 import re
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -174,45 +178,85 @@ def lookup(trained: TrainedItems, item: str) -> Item:
     return trained.metadata.get(item, Item(item))
 
 
-def download_playlists(settings: Settings) -> tuple[list[list[str]], dict[str, Item]]:
-    """The song-playlist data set: (playlists, song metadata). Cached under the project cache folder."""
-    folder = settings.cache_dir / "datasets" / "yes_complete"
-    texts = {}
-    for name, url in (("train.txt", PLAYLISTS_URL), ("song_hash.txt", SONGS_URL)):
-        path = folder / name
-        if not path.is_file():
-            if settings.offline:
-                raise DatasetUnavailable(
-                    "The playlist data set lives on Google storage (storage.googleapis.com), and this server runs "
-                    "offline. Upload your own playlists instead (one per line, item ids separated by spaces).")
-            _download(url, path)
-        texts[name] = path.read_text(encoding="utf-8", errors="replace")
-    # train.txt starts with two header lines (#...); each playlist line ends with a space.
-    playlists = [line.split() for line in texts["train.txt"].split("\n")[2:] if len(line.split()) > 1]
+@dataclass(frozen=True)
+class PlaylistSource:
+    """Where the playlist data set is downloaded from, and the cache folder it is kept in."""
+
+    playlists_url: str = PLAYLISTS_URL
+    songs_url: str = SONGS_URL
+    folder: str = "yes_complete"
+
+
+_download_lock = threading.Lock()  # single flight: visitors clicking together share one download
+
+
+def download_playlists(settings: Settings, source: PlaylistSource = PlaylistSource()) -> tuple[
+        list[list[str]], dict[str, Item]]:
+    """The song-playlist data set: (playlists, song metadata). Cached under the project cache folder.
+
+    One download at a time (others wait for it, then read the files it left); each file is written
+    to a private temporary name, checked complete (the Content-Length, then a parse), and only then
+    renamed into place, so a cut-off download never leaves a file that looks finished."""
+    folder = settings.cache_dir / "datasets" / source.folder
+    files = (("train.txt", source.playlists_url, parse_playlists), ("song_hash.txt", source.songs_url, parse_songs))
+    with _download_lock:
+        for name, url, parse in files:
+            if not (folder / name).is_file():
+                if settings.offline:
+                    raise DatasetUnavailable(
+                        "The playlist data set lives on Google storage (storage.googleapis.com), and this server "
+                        "runs offline. Upload your own playlists instead (one per line, item ids separated by "
+                        "spaces).")
+                _download(url, folder / name, parse)
+    playlists = parse_playlists((folder / "train.txt").read_text(encoding="utf-8", errors="replace"))
+    return playlists, parse_songs((folder / "song_hash.txt").read_text(encoding="utf-8", errors="replace"))
+
+
+def parse_playlists(text: str) -> list[list[str]]:
+    """train.txt starts with two header lines (#...); each playlist line ends with a space."""
+    playlists = [line.split() for line in text.split("\n")[2:] if len(line.split()) > 1]
+    if not playlists:
+        raise DatasetUnavailable("The downloaded playlist file holds no playlists: the server sent something "
+                                 "else. Try again later, or upload your own playlists.")
+    return playlists
+
+
+def parse_songs(text: str) -> dict[str, Item]:
+    """song_hash.txt: 'id <tab> title <tab> artist' per line."""
     songs = {}
-    for line in texts["song_hash.txt"].split("\n"):
+    for line in text.split("\n"):
         parts = line.rstrip("\n").split("\t")
         if len(parts) >= 3 and parts[0].strip():
             songs[parts[0].strip()] = Item(parts[0].strip(), parts[1].strip(), parts[2].strip())
-    return playlists, songs
+    if not songs:
+        raise DatasetUnavailable("The downloaded song list holds no 'id, title, artist' lines: the server sent "
+                                 "something else. Try again later, or upload your own playlists.")
+    return songs
 
 
-def _download(url: str, path: Path) -> None:
+def _download(url: str, path: Path, parse: Callable[[str], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    tmp = Path(tmp_name)
     try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(tmp, "wb") as out:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            expected = response.headers.get("Content-Length")
             total = 0
             while chunk := response.read(1 << 20):
                 total += len(chunk)
                 if total > MAX_DOWNLOAD_BYTES:
                     raise DatasetUnavailable(f"{url} is larger than expected; refusing to download more.")
                 out.write(chunk)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        tmp.unlink(missing_ok=True)
+        if expected is not None and expected.isdigit() and total != int(expected):
+            raise DatasetUnavailable(f"The download of {url} was cut short ({total:,} of {int(expected):,} bytes). "
+                                     "Try again.")
+        parse(tmp.read_text(encoding="utf-8", errors="replace"))  # raises if it is not the data set
+        os.replace(tmp, path)  # atomic: readers see no file, or the whole checked file
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
         raise DatasetUnavailable(f"Could not download {url} ({type(exc).__name__}): check the network, or upload "
                                  "your own playlists.") from None
-    tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def toy_playlists(n: int = 600, seed: int = 0) -> tuple[list[list[str]], dict[str, Item]]:

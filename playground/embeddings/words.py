@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from playground import runtime
 from playground.embeddings import numeric
 from playground.embeddings.catalogue import MODELS, WordVectorSpec, get_word_vectors
 from playground.embeddings.corpus import read_upload
@@ -52,7 +53,7 @@ def minilm_static_vectors(settings: Settings) -> Any:
     spec = next(s for s in MODELS if s.pack == "minilm")
     st = load_sentence_model(spec, settings)
     first = st[0]
-    matrix = first.auto_model.embeddings.word_embeddings.weight.detach().cpu().numpy().astype(np.float32)
+    matrix = runtime.call(runtime.to_numpy, first.auto_model.get_input_embeddings().weight)
     vocab = first.tokenizer.get_vocab()
     words = sorted((w for w in vocab if not w.startswith("##") and not w.startswith("[") and w.isalpha()),
                    key=vocab.__getitem__)
@@ -101,41 +102,57 @@ def _load(spec: WordVectorSpec, settings: Settings) -> WordVectors:
 
 
 def load_upload(path: str | Path, settings: Settings) -> WordVectors:
-    """A word2vec text file ('count dim' header) or a GloVe file (no header): one 'word v1 v2 …' per line."""
+    """A word2vec text file ('count dim' header) or a GloVe file (no header): one 'word v1 v2 …' per line.
+
+    gensim reads it (`KeyedVectors.load_word2vec_format`). gensim broadcasts a short row silently
+    and merges a repeated word, so the shape of every line is checked first (`_first_problem`);
+    when gensim then refuses a value, the same check finds the line to name in the message."""
+    from gensim.models import KeyedVectors
+
     path = Path(path)
-    text = read_upload(path, settings, "The vectors file")
-    lines = text.splitlines()
-    start, dim = 0, None
-    if lines and len(head := lines[0].split()) == 2 and all(p.isdigit() for p in head):
-        start, dim = 1, int(head[1])
-    words: list[str] = []
-    rows: list[np.ndarray] = []
+    lines = read_upload(path, settings, "The vectors file").splitlines()  # size and UTF-8 checked here
+    header = bool(lines) and len(head := lines[0].split()) == 2 and all(p.isdigit() for p in head)
+    problem = _first_problem(path.name, lines, header, numbers=False)
+    if problem:
+        raise InvalidInput(problem)
+    try:
+        kv = KeyedVectors.load_word2vec_format(str(path), binary=False, no_header=not header)
+    except (ValueError, EOFError, IndexError, UnicodeError):
+        raise InvalidInput(_first_problem(path.name, lines, header, numbers=True) or
+                           f"{path.name} is not a word2vec / GloVe text file.") from None
+    kv.fill_norms()  # done once here, so later reads never write to a shared object
+    lowercase = all(w == w.lower() for w in kv.index_to_key[:1000])
+    return WordVectors(kv, f"upload:{path.name}", f"Uploaded {path.name}: {len(kv):,} words, {kv.vector_size} "
+                       "dimensions.", lowercase)
+
+
+def _first_problem(name: str, lines: Sequence[str], header: bool, numbers: bool) -> str:
+    """The first badly shaped line of a vectors file (with `numbers`: or non-numeric value), or ""."""
+    dim = int(lines[0].split()[1]) if header else None
     seen: set[str] = set()
-    for number, line in enumerate(lines[start:], start=start + 1):
+    for number, line in enumerate(lines[header:], start=header + 1):
         parts = line.rstrip().split(" ")
         if not line.strip():
-            continue
+            return f"{name}, line {number} is empty: remove blank lines."
         if dim is None:
             dim = len(parts) - 1
             if dim < 1:
-                raise InvalidInput(f"{path.name}, line {number}: expected 'word v1 v2 …', got one field.")
+                return f"{name}, line {number}: expected 'word v1 v2 …', got one field."
         if len(parts) != dim + 1:
-            raise InvalidInput(f"{path.name}, line {number}: expected a word and {dim} numbers, got "
-                               f"{len(parts) - 1} numbers.")
+            return f"{name}, line {number}: expected a word and {dim} numbers, got {len(parts) - 1} numbers."
         try:
-            rows.append(np.array(parts[1:], dtype=np.float32))
+            if numbers:
+                np.array(parts[1:], dtype=np.float32)
         except ValueError:
-            raise InvalidInput(f"{path.name}, line {number}: the values after {parts[0]!r} are not all numbers.") \
-                from None
+            return f"{name}, line {number}: the values after {parts[0]!r} are not all numbers."
         if parts[0] in seen:
-            raise InvalidInput(f"{path.name}, line {number}: the word {parts[0]!r} appears twice.")
+            return f"{name}, line {number}: the word {parts[0]!r} appears twice."
         seen.add(parts[0])
-        words.append(parts[0])
-    if not words:
-        raise InvalidInput(f"{path.name} holds no vectors: expected lines like 'king 0.12 -0.4 …'.")
-    lowercase = all(w == w.lower() for w in words[:1000])
-    return WordVectors(keyed_vectors(words, np.stack(rows)), f"upload:{path.name}",
-                       f"Uploaded {path.name}: {len(words):,} words, {dim} dimensions.", lowercase)
+    if not seen:
+        return f"{name} holds no vectors: expected lines like 'king 0.12 -0.4 …'."
+    if header and len(seen) != int(lines[0].split()[0]):
+        return f"{name}: the header promises {lines[0].split()[0]} words, the file holds {len(seen):,}."
+    return ""
 
 
 # --- questions -----------------------------------------------------------------------------
@@ -191,14 +208,12 @@ class OddOneOut:
 
 
 def odd_one_out(wv: WordVectors, words: str | Sequence[str]) -> OddOneOut:
+    """gensim's `rank_by_centrality` (what `doesnt_match` uses): cosine of each unit vector to their mean."""
     keys = resolve(wv, split_words(words))
     if len(keys) < 3:
         raise InvalidInput("Give at least three words to find the one that doesn't belong.")
-    vectors = numeric.normalise(np.stack([wv.kv[w] for w in keys]))
-    mean = vectors.mean(axis=0)
-    sims = vectors @ (mean / np.linalg.norm(mean))
-    order = np.argsort(sims)
-    return OddOneOut(keys[int(order[0])], [(keys[int(i)], float(sims[i])) for i in order])
+    ranked = wv.kv.rank_by_centrality(keys)  # most typical first
+    return OddOneOut(ranked[-1][1], [(word, float(score)) for score, word in reversed(ranked)])
 
 
 def word_map(wv: WordVectors, words: str | Sequence[str], method: str = "PCA") -> tuple[list[str], numeric.Projection]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from playground import runtime
 from playground.errors import InvalidInput, NotAllowed, UnknownName
 from playground.generation import catalogue, models
 from playground.generation.engine import (
@@ -110,11 +111,14 @@ def test_greedy_is_deterministic_stops_at_im_end_and_matches_plain_generate(sett
     assert ids[-1] == smol.tokenizer.convert_tokens_to_ids("<|im_end|>") and first.steps[-1].special
     assert "Paris" in first.text and "<|im_end|>" not in first.text
     prompt = torch.tensor([first.prompt_ids])
-    plain = smol.model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=48, do_sample=False)
+    plain = runtime.call(smol.model.generate, prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=48,
+                         do_sample=False)
     assert plain[0, prompt.shape[1]:].tolist() == ids
     stats = first.stats
+    device, torch_dtype = runtime.device_and_dtype()  # whatever this machine has: the runtime chose it
+    dtype = str(torch_dtype).removeprefix("torch.")
     assert stats["prompt_tokens"] == len(first.prompt_ids) and stats["new_tokens"] == len(ids)
-    assert stats["ttft_s"] > 0 and stats["tokens_per_s"] > 0 and stats["device"] == "cpu" and stats["dtype"] == "float32"
+    assert stats["ttft_s"] > 0 and stats["tokens_per_s"] > 0 and stats["device"] == device and stats["dtype"] == dtype
     assert 400 < stats["model_memory_mb"] < 700
 
 
@@ -237,3 +241,42 @@ def test_copy_as_code_reproduces_the_generation(settings, smol):
     with contextlib.redirect_stdout(out):
         exec(compile(local, "snippet", "exec"), {})  # noqa: S102 - our own generated code, on the local model
     assert out.getvalue().splitlines()[0] == final.text
+
+
+@pytest.mark.slow
+def test_the_model_stays_locked_until_its_job_has_ended(settings, smol, monkeypatch):
+    """A reader that goes away must not free the model while `generate` still runs on the torch thread."""
+    import time
+
+    entered, release = threading.Event(), threading.Event()
+    real = smol.model.generate
+
+    def slow_generate(*args, **kwargs):
+        entered.set()
+        release.wait(30)  # a forward pass that takes long: the stop criterion cannot run before it returns
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smol.model, "generate", slow_generate)
+    stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=50), settings)
+    closer = threading.Thread(target=lambda: (next(stream, None), stream.close()))
+    closer.start()
+    assert entered.wait(30)
+    time.sleep(0.6)  # the reader is waiting for its first token
+    assert smol.lock.locked()
+    release.set()
+    closer.join(60)
+    assert not closer.is_alive() and not smol.lock.locked()
+
+
+@pytest.mark.slow
+def test_generation_runs_on_the_runtime_thread(settings, smol, monkeypatch):
+    names = []
+    real = smol.model.generate
+
+    def spy(*args, **kwargs):
+        names.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smol.model, "generate", spy)
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
+    assert len(names) == 1 and names[0].startswith(runtime.THREAD_NAME + "_")

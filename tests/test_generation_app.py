@@ -56,3 +56,27 @@ def test_the_tokens_tab_text_carries_over(page):
     page.locator("#gen-from-tokens").click()
     page.wait_for_function(
         "() => document.querySelector('#gen-user textarea').value === 'Carry me over, please.'", timeout=10_000)
+
+
+def test_a_cancelled_generate_call_stops_on_the_server(client, launched_app):
+    """A script that gives up on `/generate` frees the model soon, as the tab's Stop does."""
+    import time
+
+    log_path = launched_app[1]
+    before = log_path.read_text(errors="replace").count("ended early")
+    job = client.submit(prompt="Once upon a time", max_new_tokens=500, api_name="/generate")
+    deadline = time.monotonic() + 120
+    while not job.outputs() and time.monotonic() < deadline:  # a partial result: it is generating now
+        time.sleep(0.1)
+    assert job.outputs(), "no partial result from /generate"
+    job.cancel()
+    started = time.monotonic()
+    out = client.predict(prompt="Hello", max_new_tokens=3, api_name="/generate")
+    waited = time.monotonic() - started
+    assert out["stop_reason"] == "max_new_tokens" and len(out["ids"]) == 3
+    # 500 tokens take ~20 s here; a following call that finishes within 10 s did not wait for them.
+    assert waited < 10, f"the next generation waited {waited:.1f} s: the cancelled one kept running"
+    deadline = time.monotonic() + 10
+    while log_path.read_text(errors="replace").count("ended early") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log_path.read_text(errors="replace").count("ended early") > before

@@ -29,6 +29,17 @@ from playground.pack import Pack
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 
 
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def last(request: GenerationRequest, settings, stop: threading.Event | None = None):
     final = None
     for update in generate_stream(request, settings, stop):
@@ -177,7 +188,7 @@ def test_closing_a_stream_early_releases_the_model(settings, smol):
     stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=200), settings)
     next(stream)
     stream.close()  # a visitor who went away
-    assert not smol.lock.locked()
+    assert wait_until(lambda: not smol.lock.locked())  # released once its job has ended
     assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
 
 
@@ -245,27 +256,24 @@ def test_copy_as_code_reproduces_the_generation(settings, smol):
 
 @pytest.mark.slow
 def test_the_model_stays_locked_until_its_job_has_ended(settings, smol, monkeypatch):
-    """A reader that goes away must not free the model while `generate` still runs on the torch thread."""
-    import time
-
-    entered, release = threading.Event(), threading.Event()
+    """A reader that goes away must not free the model while its job still runs on the torch thread."""
+    release = threading.Event()
     real = smol.model.generate
 
-    def slow_generate(*args, **kwargs):
-        entered.set()
-        release.wait(30)  # a forward pass that takes long: the stop criterion cannot run before it returns
-        return real(*args, **kwargs)
+    def lingering_generate(*args, **kwargs):
+        out = real(*args, **kwargs)
+        release.wait(30)  # the job is still running after its last token (a slow final step)
+        return out
 
-    monkeypatch.setattr(smol.model, "generate", slow_generate)
+    monkeypatch.setattr(smol.model, "generate", lingering_generate)
     stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=50), settings)
-    closer = threading.Thread(target=lambda: (next(stream, None), stream.close()))
-    closer.start()
-    assert entered.wait(30)
-    time.sleep(0.6)  # the reader is waiting for its first token
-    assert smol.lock.locked()
+    next(stream)
+    stream.close()  # returns at once: a client that left must not wait for the job…
+    assert smol.lock.locked()  # …but the model stays locked while the job runs
     release.set()
-    closer.join(60)
-    assert not closer.is_alive() and not smol.lock.locked()
+    assert wait_until(lambda: not smol.lock.locked())
+    monkeypatch.undo()
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
 
 
 @pytest.mark.slow

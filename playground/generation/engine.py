@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from playground import runtime
 from playground.errors import ModelLoadError, PlaygroundError
@@ -45,7 +44,6 @@ log = logging.getLogger("playground")
 
 POLL_S = 0.5  # how often a waiting stream checks that its job is still running
 STALL_S = 300.0  # no token for this long: the job is stuck; end the stream with an error
-JOIN_WARN_S = 30.0  # a stopped job that has not ended after this long is logged (and still waited for)
 
 _slots_guard = threading.Lock()
 _device_slots: dict[int, threading.BoundedSemaphore] = {}
@@ -165,22 +163,21 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
             )
     finally:
         abandon.set()  # a reader that went away (GeneratorExit) or an error stops the job after this token
-        _wait_until_ended(job, prepared.spec)
-        loaded.lock.release()
-        slots.release()
-        if not finished:
-            log.info("generation with %s ended early after %d tokens (its reader left or it failed)",
-                     prepared.spec.id, len(generated))
 
+        def release(_: object = None) -> None:
+            loaded.lock.release()
+            slots.release()
+            if not finished:
+                log.info("generation with %s ended early after %d tokens (its reader left or it failed)",
+                         prepared.spec.id, len(generated))
 
-def _wait_until_ended(job: Future | None, spec: ModelSpec) -> None:
-    """The model stays locked until its job has ended: a second generation must never share it."""
-    while job is not None:
-        try:
-            job.exception(timeout=JOIN_WARN_S)
-            return
-        except FutureTimeout:
-            log.warning("a stopped generation with %s is still running; its model stays locked", spec.id)
+        # The model stays locked until its job has really ended (a second generation must never share
+        # it), but the reader does not wait for that: a stream closed by Gradio's event loop (a client
+        # that left) must not block the loop while the job finishes its current token.
+        if job is None:
+            release()
+        else:
+            job.add_done_callback(release)
 
 
 def _raise_from_worker(exc: BaseException, spec: ModelSpec) -> None:

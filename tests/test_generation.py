@@ -256,6 +256,7 @@ def test_copy_as_code_reproduces_the_generation(settings, smol):
 
 @pytest.mark.slow
 def test_the_model_stays_locked_until_its_job_has_ended(settings, smol, monkeypatch):
+    smol = current_model(settings)  # the OOM test above reloads the model: patch the one in use
     """A reader that goes away must not free the model while its job still runs on the torch thread."""
     release = threading.Event()
     real = smol.model.generate
@@ -278,6 +279,7 @@ def test_the_model_stays_locked_until_its_job_has_ended(settings, smol, monkeypa
 
 @pytest.mark.slow
 def test_generation_runs_on_the_runtime_thread(settings, smol, monkeypatch):
+    smol = current_model(settings)  # the OOM test above reloads the model: patch the one in use
     names = []
     real = smol.model.generate
 
@@ -288,3 +290,7 @@ def test_generation_runs_on_the_runtime_thread(settings, smol, monkeypatch):
     monkeypatch.setattr(smol.model, "generate", spy)
     assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
     assert len(names) == 1 and names[0].startswith(runtime.THREAD_NAME + "_")
+
+
+def current_model(settings):
+    return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)

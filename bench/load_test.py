@@ -1,13 +1,15 @@
 """Load test: N concurrent gradio_client sessions against a launched app, for a fixed time.
 
-    .venv/bin/python bench/load_test.py [--sessions 30] [--seconds 60] [--url URL]
+    .venv/bin/python bench/load_test.py [--sessions 30] [--seconds 60] [--think 2] [--runs 3] [--url URL]
 
 Without --url it launches `python app.py --offline` on a free loopback port and stops it at
 the end. Each session is its own `gradio_client.Client` (its own session hash), looping over
 a weighted mix of /tokenize, /compare, /embed_search, /word_neighbors and a few /generate
 and /chat (local backend) calls. Reports requests done, errors (explicit "busy" answers
-apart), and p50/p95 latency per endpoint. Loopback only; bounded in time and count.
-Target (issue 7): zero errors other than "busy", tokenizer p95 < 1 s while generation runs.
+apart), and p50/p95 latency per endpoint for each of `--runs` runs against the same app, then the
+median over the runs of each endpoint's p95. Loopback only; bounded in time and count.
+Targets (issue 11.5, 30 sessions, 2 s think time): 0 errors; /tokenize p95 < 500 ms; /generate
+p95 ≤ 5 s for 12-token answers (medians of the runs' p95s).
 """
 
 from __future__ import annotations
@@ -77,20 +79,45 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--max-requests", type=int, default=20_000, help="hard bound on the total")
     parser.add_argument("--only", nargs="*", help="restrict the mix to these endpoints, e.g. /tokenize")
-    parser.add_argument("--think", type=float, default=0.0,
+    parser.add_argument("--runs", type=int, default=3, help="timed runs against the same app")
+    parser.add_argument("--think", type=float, default=2.0,
                         help="mean pause (s, exponential) between one session's requests: a person reading")
     args = parser.parse_args()
     proc, url = (None, args.url) if args.url else launch()
+    try:
+        # Warm the models once so the runs measure serving, not first loads.
+        warm = Client(url, verbose=False)
+        for endpoint, _, kwargs in MIX:
+            warm.predict(api_name=endpoint, **kwargs)
+        p95s: dict[str, list[float]] = defaultdict(list)
+        total_errors = 0
+        for run in range(args.runs):
+            latencies, n_errors = run_once(args, url, run)
+            total_errors += n_errors
+            for endpoint, lat in latencies.items():
+                p95s[endpoint].append(percentile(lat, 95))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=20)
+    med = {endpoint: statistics.median(v) for endpoint, v in p95s.items()}
+    print(f"# median of the {args.runs} runs' p95: " + ", ".join(f"{e} {v * 1000:.0f} ms" for e, v in med.items()))
+    tokenize, generate = med.get("/tokenize", 0.0), med.get("/generate", 0.0)
+    verdict = "PASS" if total_errors == 0 and tokenize < 0.5 and generate <= 5.0 else "FAIL"
+    print(f"{verdict}: errors other than busy = {total_errors}, /tokenize p95 = {tokenize * 1000:.0f} ms (target < 500), "
+          f"/generate p95 = {generate:.2f} s (target ≤ 5 s)")
+
+
+def run_once(args: argparse.Namespace, url: str, run: int) -> tuple[dict[str, list[float]], int]:
+    """One timed run of every session; prints its table; returns latencies per endpoint and the error count."""
+    from gradio_client import Client
+
     latencies: dict[str, list[float]] = defaultdict(list)
     busy: dict[str, int] = defaultdict(int)
     errors: dict[str, list[str]] = defaultdict(list)
     lock = threading.Lock()
     done = [0]
     stop_at = time.monotonic() + args.seconds
-    # Warm the models once so the run measures serving, not first loads.
-    warm = Client(url, verbose=False)
-    for endpoint, _, kwargs in MIX:
-        warm.predict(api_name=endpoint, **kwargs)
 
     def session(seed: int) -> None:
         rng = random.Random(seed)
@@ -118,32 +145,28 @@ def main() -> None:
                     else:
                         errors[endpoint].append(f"{type(exc).__name__}: {message[:160]}")
 
-    threads = [threading.Thread(target=session, args=(i,), daemon=True) for i in range(args.sessions)]
+    threads = [threading.Thread(target=session, args=(run * 1000 + i,), daemon=True) for i in range(args.sessions)]
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=args.seconds + 180)
     elapsed = time.perf_counter() - started
-    if proc is not None:
-        proc.terminate()
-        proc.wait(timeout=20)
     total = sum(len(v) for v in latencies.values())
     n_errors = sum(len(v) for v in errors.values())
-    print(f"# Load: {args.sessions} sessions for {elapsed:.0f} s against {url}, think time {args.think} s"
+    print(f"# Load run {run + 1}: {args.sessions} sessions for {elapsed:.0f} s against {url}, think time {args.think} s"
           f"{', only ' + ' '.join(args.only) if args.only else ''}")
     print(f"{'endpoint':<16} {'done':>6} {'busy':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8}")
     for endpoint in dict.fromkeys(m[0] for m in MIX if not args.only or m[0] in args.only):
         lat = latencies[endpoint]
         print(f"{endpoint:<16} {len(lat):>6} {busy[endpoint]:>5} {len(errors[endpoint]):>6} "
               f"{percentile(lat, 50) * 1000:>8.0f} {percentile(lat, 95) * 1000:>8.0f}")
-    print(f"total {total} requests ({total / elapsed:.1f}/s), {sum(busy.values())} busy answers, {n_errors} errors")
+    print(f"total {total} requests ({total / elapsed:.1f}/s), {sum(busy.values())} busy answers, {n_errors} errors",
+          flush=True)
     for endpoint, messages in errors.items():
         for message in sorted(set(messages))[:3]:
             print(f"  error {endpoint}: {message}")
-    tokenizer_p95 = percentile(latencies["/tokenize"], 95)
-    verdict = "PASS" if n_errors == 0 and tokenizer_p95 < 1.0 else "FAIL"
-    print(f"{verdict}: errors other than busy = {n_errors}, /tokenize p95 = {tokenizer_p95 * 1000:.0f} ms (target < 1000)")
+    return latencies, n_errors
 
 
 if __name__ == "__main__":

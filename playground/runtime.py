@@ -1,13 +1,23 @@
 """All torch work in one place: the device and dtype it runs with, and the one thread it runs on.
 
-Why one thread: PyTorch's CPU kernels use OpenMP, and OpenMP keeps a team of threads per
-calling thread. When several Gradio worker threads each run torch, their teams compete for
-the cores, and generation loses about half its speed for the rest of the process (issue 11).
-So model loads, forward passes, `generate` and `encode` are handed to `submit` / `call` and
-run on one long-lived thread; callers wait on a `Future`.
+Why one thread (issue 11.1). PyTorch's CPU kernels use OpenMP (GNU libgomp, shipped in the torch
+wheel), and libgomp gives every thread that enters a parallel region its own team of worker
+threads, kept for that thread's lifetime. Between parallel regions a worker spins for 300,000
+iterations before it sleeps, so the next region (decoding runs thousands of small ones per token)
+starts at once. But once the process holds more OpenMP threads than CPUs, libgomp cuts the spin
+to 100 iterations (its manual, GOMP_SPINCOUNT): every region then pays a futex sleep and wake-up.
+On 2 cores a second team appears as soon as a second thread has run torch (a Gradio worker
+encoding a sentence, say), and generation drops to about half speed for the rest of the process
+(issue 11 measured 0.57×; `OMP_WAIT_POLICY=PASSIVE`, which never spins, gives the same slow
+speed, and that is the fingerprint of this cause). Measured here on the shared machine with a
+plain `model.generate` (64 tokens, tokens/s): all work on one pool thread 14.6–17.1; after a
+second thread ran one matmul, 0.8–4.0 on that same pool thread.
 
-Work submitted from the torch thread itself runs inline (a load inside a forward-pass job
-must not wait for itself).
+So model loads, forward passes, `generate` and `encode` are handed to `submit` / `call` and run
+on one long-lived thread: one team, never more OpenMP threads than cores. Callers wait on a
+`Future`. Work submitted from the torch thread itself runs inline (a load inside a forward-pass
+job must not wait for itself). Code that runs torch outside this thread (even a small matmul in
+a request thread) brings the slowdown back: route it here.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from playground import runtime
 from playground.errors import InvalidInput, NotAllowed, UnknownName
 from playground.generation import catalogue, models
 from playground.generation.engine import (
@@ -26,6 +27,17 @@ from playground.generation.view import generated_html, prompt_html
 from playground.pack.entries import Entry, Pack
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def last(request: GenerationRequest, settings, stop: threading.Event | None = None):
@@ -110,11 +122,14 @@ def test_greedy_is_deterministic_stops_at_im_end_and_matches_plain_generate(sett
     assert ids[-1] == smol.tokenizer.convert_tokens_to_ids("<|im_end|>") and first.steps[-1].special
     assert "Paris" in first.text and "<|im_end|>" not in first.text
     prompt = torch.tensor([first.prompt_ids])
-    plain = smol.model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=48, do_sample=False)
+    plain = runtime.call(smol.model.generate, prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=48,
+                         do_sample=False)
     assert plain[0, prompt.shape[1]:].tolist() == ids
     stats = first.stats
+    device, torch_dtype = runtime.device_and_dtype()  # whatever this machine has: the runtime chose it
+    dtype = str(torch_dtype).removeprefix("torch.")
     assert stats["prompt_tokens"] == len(first.prompt_ids) and stats["new_tokens"] == len(ids)
-    assert stats["ttft_s"] > 0 and stats["tokens_per_s"] > 0 and stats["device"] == "cpu" and stats["dtype"] == "float32"
+    assert stats["ttft_s"] > 0 and stats["tokens_per_s"] > 0 and stats["device"] == device and stats["dtype"] == dtype
     assert 400 < stats["model_memory_mb"] < 700
 
 
@@ -173,7 +188,7 @@ def test_closing_a_stream_early_releases_the_model(settings, smol):
     stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=200), settings)
     next(stream)
     stream.close()  # a visitor who went away
-    assert not smol.lock.locked()
+    assert wait_until(lambda: not smol.lock.locked())  # released once its job has ended
     assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
 
 
@@ -257,3 +272,45 @@ def test_copy_as_code_prints_the_probabilities_the_page_shows_under_a_penalty(se
     printed = [float(re.match(r"^.* ([0-9.e-]+) \[", line).group(1)) for line in lines[1:]]
     shown = [step.prob for step in final.steps]
     assert len(printed) == len(shown) and printed == pytest.approx(shown, abs=2e-4)
+
+
+@pytest.mark.slow
+def test_the_model_stays_locked_until_its_job_has_ended(settings, smol, monkeypatch):
+    """A reader that goes away must not free the model while its job still runs on the torch thread."""
+    smol = current_model(settings)  # the OOM test above reloads the model: patch the one in use
+    release = threading.Event()
+    real = smol.model.generate
+
+    def lingering_generate(*args, **kwargs):
+        out = real(*args, **kwargs)
+        release.wait(30)  # the job is still running after its last token (a slow final step)
+        return out
+
+    monkeypatch.setattr(smol.model, "generate", lingering_generate)
+    stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=50), settings)
+    next(stream)
+    stream.close()  # returns at once: a client that left must not wait for the job…
+    assert smol.lock.locked()  # …but the model stays locked while the job runs
+    release.set()
+    assert wait_until(lambda: not smol.lock.locked())
+    monkeypatch.undo()
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
+
+
+@pytest.mark.slow
+def test_generation_runs_on_the_runtime_thread(settings, smol, monkeypatch):
+    smol = current_model(settings)  # the OOM test above reloads the model: patch the one in use
+    names = []
+    real = smol.model.generate
+
+    def spy(*args, **kwargs):
+        names.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smol.model, "generate", spy)
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
+    assert len(names) == 1 and names[0].startswith(runtime.THREAD_NAME + "_")
+
+
+def current_model(settings):
+    return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)

@@ -56,3 +56,29 @@ def test_the_tokens_tab_text_carries_over(page):
     page.locator("#gen-from-tokens").click()
     page.wait_for_function(
         "() => document.querySelector('#gen-user textarea').value === 'Carry me over, please.'", timeout=10_000)
+
+
+def test_a_cancelled_generate_call_stops_on_the_server(app_url, launched_app):
+    """A script that gives up on `/generate` stops the generation on the server, as the tab's Stop does."""
+    import re
+    import time
+
+    from gradio_client import Client
+
+    log_path = launched_app[1]
+    stopped = re.compile(r"ended early after (\d+) tokens")
+    before = len(stopped.findall(log_path.read_text(errors="replace")))
+    client = Client(app_url, verbose=False, httpx_kwargs={"timeout": 120})  # /cancel waits for the current token
+    job = client.submit(prompt="Once upon a time", max_new_tokens=500, api_name="/generate")
+    deadline = time.monotonic() + 180
+    while not job.outputs() and time.monotonic() < deadline:  # a partial result: it is generating now
+        time.sleep(0.1)
+    assert job.outputs(), "no partial result from /generate"
+    job.cancel()
+    deadline = time.monotonic() + 60
+    while len(found := stopped.findall(log_path.read_text(errors="replace"))) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(found) > before, "the server did not report the generation as stopped"
+    assert int(found[-1]) < 250, f"the generation went on for {found[-1]} of 500 tokens after the client left"
+    out = client.predict(prompt="Hello", max_new_tokens=3, api_name="/generate")  # the model is free again
+    assert out["stop_reason"] == "max_new_tokens" and len(out["ids"]) == 3

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground import hub, lazy
+from playground import hub, lazy, runtime
 from playground.cache import SharedCache
 from playground.errors import ModelLoadError, NotAllowed, PlaygroundError
 from playground.generation.catalogue import ModelSpec
@@ -95,15 +95,6 @@ def is_ready(spec: ModelSpec, settings: Settings) -> bool:
     return isinstance(try_to_load_from_cache(spec.hub_id, "config.json"), str)
 
 
-def best_device_dtype() -> tuple[str, Any]:
-    """bf16 (or fp16) on a GPU, fp32 on a CPU, where half precision is slow and lossy."""
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if torch.backends.mps.is_available():
-        return "mps", torch.float16
-    return "cpu", torch.float32
 
 
 def _translate_hub_error(exc: Exception, spec: ModelSpec, where: Location, what: str) -> PlaygroundError:
@@ -178,7 +169,7 @@ def check_size_budget(spec: ModelSpec, settings: Settings) -> None:
     if st is None or not st.parameters:
         raise NotAllowed(f"{spec.hub_id!r} publishes no safetensors weights; this app loads safetensors only.")
     size_gb = sum(n * DTYPE_BYTES.get(dtype.upper(), 4) for dtype, n in st.parameters.items()) / 1e9
-    device, _ = best_device_dtype()
+    device, _ = runtime.device_and_dtype()
     in_memory_gb = st.total * (4 if device == "cpu" else 2) / 1e9
     biggest = max(size_gb, in_memory_gb)
     if biggest > settings.model_size_budget_gb:
@@ -209,7 +200,9 @@ def free_all() -> None:
 
 def load_model(spec: ModelSpec, settings: Settings) -> LoadedModel:
     """The loaded model, from the cache or loaded now (evicting the least recently used)."""
-    return _models.get_or_load(spec.id, lambda: _load(spec, settings), max_entries=settings.model_cache_size)
+    # Weights are torch work: the load runs on the torch thread (playground.runtime).
+    return _models.get_or_load(spec.id, lambda: runtime.call(_load, spec, settings),
+                               max_entries=settings.model_cache_size)
 
 
 def loaded_ids() -> list[str]:
@@ -221,7 +214,7 @@ def _load(spec: ModelSpec, settings: Settings) -> LoadedModel:
     where = locate(spec, settings)
     AutoModelForCausalLM = lazy.transformers().AutoModelForCausalLM  # noqa: N806
 
-    device, dtype = best_device_dtype()
+    device, dtype = runtime.device_and_dtype()
     started = time.perf_counter()
     try:
         model = AutoModelForCausalLM.from_pretrained(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -29,6 +30,7 @@ DEFAULT_USER = "What is the capital of France? Answer in one sentence."
 DEFAULT_SYSTEM = "You are a helpful assistant."
 DEFAULT_RAW = "<|im_start|>user\nWrite a haiku about tokens.<|im_end|>\n<|im_start|>assistant\n"
 UPDATE_EVERY_S = 0.15  # redraw at most this often while streaming: the chip HTML grows with every token
+API_UPDATE_EVERY_S = 0.5  # /generate's partial results: often enough to notice a client that left
 
 INTRO = """A causal language model never sees your words: it sees **token ids**, and it predicts **one token at a time**.
 Below is the exact prompt the model reads (the chat template wraps your message in special tokens — outlined in
@@ -234,6 +236,16 @@ def build_tab(settings: Settings, shared: dict) -> None:
     return None
 
 
+def api_result(update: GenerationUpdate) -> dict:
+    """`/generate`'s JSON for one update (partial while `finished` is false)."""
+    return {
+        "text": update.text, "ids": [s.id for s in update.steps], "stop_reason": update.stop_reason,
+        "finished": update.finished, "stats": update.stats, "notes": update.notes, "prompt_ids": update.prompt_ids,
+        "tokens": [{"id": s.id, "text": s.text, "prob": s.prob, "special": s.special,
+                    "top": [{"id": i, "text": t, "prob": p} for i, t, p in s.top]} for s in update.steps],
+    }
+
+
 def register_api(settings: Settings) -> None:
     """`/generate`: plain JSON for notebooks and scripts (see README, API)."""
 
@@ -241,27 +253,29 @@ def register_api(settings: Settings) -> None:
     @checked
     def generate(prompt: str = "", messages: list[dict] | None = None, model: str = catalogue.DEFAULT_MODEL,
                  max_new_tokens: int = 128, do_sample: bool = False, temperature: float = 0.7, top_p: float = 0.95,
-                 top_k: int = 50, repetition_penalty: float = 1.0, seed: int | None = None) -> dict:
+                 top_k: int = 50, repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[dict]:
         """Generate with a local model. Give `messages` ([{"role": "user", "content": "…"}], rendered with the
         model's chat template) or a raw `prompt`. Returns the text, the generated token ids (each with its
-        probability and top-5 alternatives), the stop reason ("eos", "max_new_tokens") and stats."""
+        probability and top-5 alternatives), the stop reason ("eos", "max_new_tokens") and stats. It streams
+        partial results (`"finished": false`) while generating; `predict` returns the final one."""
         request = GenerationRequest(
             model_id=model or catalogue.DEFAULT_MODEL, messages=messages or None,
             prompt=None if messages else (prompt or ""), max_new_tokens=int(max_new_tokens), do_sample=bool(do_sample),
             temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
             repetition_penalty=float(repetition_penalty), seed=None if seed is None else int(seed),
         )
-        final: GenerationUpdate | None = None
+        # A generator, so a client that leaves (or cancels its job) is noticed at the next partial result:
+        # Gradio then closes this iterator, and closing the engine's stream stops the generation.
+        last = 0.0
         for update in generate_stream(request, settings):
-            final = update
-        if final is None or not final.finished:
-            raise GenerationFailed("The generation ended without a final result. Try again.")
-        return {
-            "text": final.text, "ids": [s.id for s in final.steps], "stop_reason": final.stop_reason,
-            "stats": final.stats, "notes": final.notes, "prompt_ids": final.prompt_ids,
-            "tokens": [{"id": s.id, "text": s.text, "prob": s.prob, "special": s.special,
-                        "top": [{"id": i, "text": t, "prob": p} for i, t, p in s.top]} for s in final.steps],
-        }
+            now = time.monotonic()
+            if update.finished:
+                yield api_result(update)
+                return
+            if now - last >= API_UPDATE_EVERY_S:
+                last = now
+                yield api_result(update)
+        raise GenerationFailed("The generation ended without a final result. Try again.")
 
     gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency,
            concurrency_id="generation")

@@ -25,7 +25,7 @@ from playground.settings import Settings
 GPU_BYTES = 2  # bf16 / fp16, what the app loads on a GPU
 GPUS = {"T4 (16 GB)": 16e9, "A10G (24 GB)": 24e9, "A100 (80 GB)": 80e9, "H100 (80 GB)": 80e9}
 MACHINE = "this machine's RAM"
-MEASURE_CONTEXTS = (16, 256, 1024, 4096)
+MEASURE_CONTEXTS = (16, 512, 2048)
 MEASURE_KV_LIMIT = 1e9  # bytes of random cache built for one measurement point, at most
 
 
@@ -129,7 +129,7 @@ def measured(spec: catalogue.ModelSpec, settings: Settings) -> Timing:
         return _timings[key]
 
 
-def _time_steps(model: Any, arch: Arch, contexts: list[int], repeats: int = 3) -> list[float]:
+def _time_steps(model: Any, arch: Arch, contexts: list[int], repeats: int = 2) -> list[float]:
     """Runs on the torch thread: one decoding step on top of a KV cache of each length."""
     import torch
     from transformers import DynamicCache

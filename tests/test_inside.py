@@ -40,16 +40,17 @@ def test_kv_formula_and_sliding_window():
     assert gemma.kv_bytes(10_000, 2) == per_layer * (4 * 10_000 + 22 * 512)  # 22 local layers stop at 512
 
 
-@pytest.mark.parametrize("memory", [0.1e9, 0.3e9, 0.5e9, 16e9])
-def test_fits_tokens_is_the_longest_context_that_fits(memory):
+@pytest.mark.parametrize(("memory", "users"), [(0.1e9, 1), (0.3e9, 1), (0.5e9, 1), (16e9, 1), (1.5e9, 30),
+                                                (16e9, 30)])
+def test_fits_tokens_is_the_longest_context_that_fits(memory, users):
     arch = architecture.shipped("Qwen/Qwen2.5-0.5B-Instruct")
-    found = capacity.fits_tokens(arch, memory, 2)
+    found = capacity.fits_tokens(arch, memory, 2, users)
     weights = arch.params * 2
     if weights > memory:
         assert found is None
         return
-    assert weights + arch.kv_bytes(found, 2) <= memory
-    assert found == arch.context or weights + arch.kv_bytes(found + 1, 2) > memory
+    assert weights + users * arch.kv_bytes(found, 2) <= memory
+    assert found == arch.context or weights + users * arch.kv_bytes(found + 1, 2) > memory
 
 
 def test_flops_grow_with_context():

@@ -72,21 +72,23 @@ def arch_for(spec: catalogue.ModelSpec, settings: Settings) -> Arch | None:
     return architecture.shipped(spec.id)
 
 
-def fits_tokens(arch: Arch, memory: float, dtype_bytes: int) -> int | None:
-    """The longest context (≤ the model's window) whose KV cache fits beside the weights, batch of one."""
+def fits_tokens(arch: Arch, memory: float, dtype_bytes: int, users: int = 1) -> int | None:
+    """The longest context (≤ the model's window) whose KV caches, one per concurrent conversation, fit
+    beside one copy of the weights."""
     free = memory - arch.params * dtype_bytes
     if free < 0:
         return None
-    if arch.kv_bytes(arch.context, dtype_bytes) <= free:
+    if users * arch.kv_bytes(arch.context, dtype_bytes) <= free:
         return arch.context
     low, high = 0, arch.context  # kv_bytes grows with the length: bisect
     while low < high:
         mid = (low + high + 1) // 2
-        low, high = (mid, high) if arch.kv_bytes(mid, dtype_bytes) <= free else (low, mid - 1)
+        low, high = (mid, high) if users * arch.kv_bytes(mid, dtype_bytes) <= free else (low, mid - 1)
     return low
 
 
-def rows(settings: Settings, target: Target) -> list[Row]:
+def rows(settings: Settings, target: Target, users: int = 1) -> list[Row]:
+    """One row per catalogue model: memory for `users` conversations at each context length."""
     out = []
     for spec in catalogue.MODELS:
         arch = arch_for(spec, settings)
@@ -94,9 +96,10 @@ def rows(settings: Settings, target: Target) -> list[Row]:
             continue
         contexts = np.unique(np.geomspace(1, arch.context, 80).astype(np.int64))
         weights = arch.params * target.dtype_bytes
-        total = np.array([weights + arch.kv_bytes(int(n), target.dtype_bytes) for n in contexts], dtype=np.float64)
+        total = np.array([weights + users * arch.kv_bytes(int(n), target.dtype_bytes) for n in contexts],
+                         dtype=np.float64)
         out.append(Row(spec.id, spec.label, arch, weights, arch.kv_bytes_per_token(target.dtype_bytes),
-                       fits_tokens(arch, target.memory, target.dtype_bytes), contexts, total))
+                       fits_tokens(arch, target.memory, target.dtype_bytes, users), contexts, total))
     return out
 
 

@@ -47,33 +47,44 @@ def looks_at(weights: np.ndarray, labels: Sequence[str], index: int, title: str)
     return fig
 
 
-LENS_METRICS = {
-    "probability of the top guess": ("top_probs", "Viridis", "%{z:.2f}"),
-    "entropy (bits)": ("entropy_bits", "Magma", "%{z:.1f} bits"),
-    "rank of the final choice": ("chosen_rank", "Cividis_r", "rank %{z}"),
+LENS_METRICS = {  # name in the UI: (Lens field, colour scale)
+    "probability of the top guess": ("top_probs", "Viridis"),
+    "entropy (bits)": ("entropy_bits", "Magma_r"),
+    "rank of the final choice": ("chosen_rank", "Cividis_r"),
 }
 
 
-def lens_heatmap(lens, labels: Sequence[str], metric: str, title: str):
-    """Layers (rows, embeddings at the bottom) × positions; each cell shows that layer's top guess."""
+LENS_WINDOW = 20  # positions per lens view: wider and the guessed text in the cells is unreadable
+
+
+def _cell(text: str) -> str:
+    return text if len(text) <= 9 else text[:8] + "…"
+
+
+def lens_heatmap(lens, labels: Sequence[str], metric: str, title: str, start: int = 0):
+    """Layers (rows, embeddings at the bottom) × LENS_WINDOW positions from `start`; each cell shows that
+    layer's top guess."""
     import plotly.graph_objects as go
 
-    field, scale, fmt = LENS_METRICS[metric]
-    z = getattr(lens, field).astype(float)
+    field, scale = LENS_METRICS[metric]
+    cols = slice(max(0, start), max(0, start) + LENS_WINDOW)
+    z = getattr(lens, field)[:, cols].astype(float)
     if field == "chosen_rank":
         z = np.log10(1 + z)  # ranks span 0 … vocabulary size: colour by order of magnitude
-    names = ticks(labels)
-    custom = np.dstack([lens.top_probs, lens.entropy_bits, lens.chosen_rank,
-                        np.broadcast_to(np.array(lens.chosen_labels, dtype=object), lens.top_probs.shape)])
+    names = ticks(labels)[cols]
+    top = [[_cell(t) for t in row[cols]] for row in lens.top_labels]
+    chosen = np.array(lens.chosen_labels, dtype=object)[cols]
+    custom = np.dstack([lens.top_probs[:, cols], lens.entropy_bits[:, cols], lens.chosen_rank[:, cols],
+                        np.broadcast_to(chosen, z.shape)])
     fig = go.Figure(go.Heatmap(
-        z=z, x=names, y=lens.layer_names, text=lens.top_labels, texttemplate="%{text}" if len(labels) <= 48 else None,
-        textfont={"size": 9}, colorscale=scale, customdata=custom,
+        z=z, x=names, y=lens.layer_names, text=top, texttemplate="%{text}", textfont={"size": 10},
+        colorscale=scale, customdata=custom,
         colorbar={"title": "log10(1 + rank)" if field == "chosen_rank" else metric.split(" (")[0]},
         hovertemplate=("after %{y}, at %{x}<br>top guess <b>%{text}</b> p=%{customdata[0]:.3f}<br>"
                        "entropy %{customdata[1]:.2f} bits<br>final choice %{customdata[3]} has rank %{customdata[2]}"
                        "<extra></extra>")))
-    fig.update_layout(title=title, height=max(420, 17 * len(lens.layer_names) + 200),
-                      xaxis={"tickangle": -60, "title": "position (the guess is for the NEXT token)"},
+    fig.update_layout(title=title, height=max(420, 19 * len(lens.layer_names) + 200),
+                      xaxis={"tickangle": -60, "title": "position (each cell guesses the NEXT token)", "side": "bottom"},
                       yaxis={"title": "read out after"}, **LAYOUT)
     return fig
 
@@ -121,8 +132,8 @@ def position_similarity(similarity: np.ndarray, title: str):
     return fig
 
 
-def memory_plot(rows: Sequence, target_name: str, target_bytes: float):
-    """Weights + KV cache against context length, one line per model, × where memory runs out."""
+def memory_plot(rows: Sequence, target_name: str, target_bytes: float, users: int):
+    """Weights + KV caches against context length, one line per model, × where memory runs out."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -134,11 +145,17 @@ def memory_plot(rows: Sequence, target_name: str, target_bytes: float):
             fig.add_trace(go.Scatter(x=[max(row.fits_tokens, 1)], y=[target_bytes / 1e9], mode="markers",
                                      marker={"symbol": "x", "size": 14, "color": colour}, showlegend=False,
                                      hovertemplate=f"{row.label} runs out at {row.fits_tokens:,} tokens<extra></extra>"))
-    fig.add_hline(y=target_bytes / 1e9, line={"dash": "dash", "color": "#444"},
-                  annotation_text=f"{target_name}: {target_bytes / 1e9:.0f} GB")
-    fig.update_layout(title="Memory for one conversation: weights (at 1 token) + KV cache, up to each context window",
+    right = max(int(r.contexts[-1]) for r in rows) if rows else 1
+    # A trace, not add_hline: on a log axis plotly places a line annotation at 10^y and stretches the axis.
+    fig.add_trace(go.Scatter(x=[1, right], y=[target_bytes / 1e9] * 2, mode="lines", name=target_name,
+                             line={"dash": "dash", "color": "#444"}, hoverinfo="skip"))
+    low = min([float(r.total_bytes.min()) for r in rows] + [target_bytes]) / 1e9
+    high = max([float(r.total_bytes.max()) for r in rows] + [target_bytes]) / 1e9
+    who = "one conversation" if users == 1 else f"{users} conversations at once"
+    fig.update_layout(title=f"Memory for {who}: weights + KV cache, up to each context window",
                       height=460, xaxis={"title": "context length (tokens)", "type": "log"},
-                      yaxis={"title": "GB", "type": "log"}, **LAYOUT)
+                      yaxis={"title": "GB", "type": "log", "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
+                      **LAYOUT)
     return fig
 
 

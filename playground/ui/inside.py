@@ -77,6 +77,13 @@ def attention_figures(view: Inspection, layer: int, head_choice: str | None, tok
             snippet.attention_code(catalogue.get(view.model_id, allow_custom=True).hub_id, view.ids, layer, head))
 
 
+def lens_figure(view: Inspection, metric: str, start: int):
+    start = max(0, min(start, len(view.ids) - 1))
+    shown = f"positions {start}–{min(start + plots.LENS_WINDOW, len(view.ids)) - 1} of {len(view.ids)}"
+    return plots.lens_heatmap(view.lens, view.labels, metric,
+                              f"Logit lens: the top next-token guess after each layer ({view.model_label}, {shown})", start)
+
+
 def positions_figures(view: Inspection) -> tuple[Any, Any, str]:
     pos = view.positions
     if pos.kind == "rope":
@@ -108,13 +115,14 @@ def status_text(view: Inspection) -> str:
     return "\n\n".join(lines + [f"⚠ {note}" for note in view.notes])
 
 
-def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool) -> tuple:
+def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool, users: int = 1) -> tuple:
     target = capacity.targets().get(target_name) or capacity.targets()[next(iter(capacity.GPUS))]
-    rows = capacity.rows(settings, target)
+    users = max(1, int(users))
+    rows = capacity.rows(settings, target, users)
     spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=settings.allow_custom_models)
     arch = capacity.arch_for(spec, settings)
     timing = capacity.measured(spec, settings) if measure else None
-    table = ["| model | numbers from | KV cache per token | weights | context window | fits on " + target.name + " |",
+    table = [f"| model | numbers from | KV cache per token | weights | context window | fits on {target.name}, {users} at once |",
              "|---|---|---|---|---|---|"]
     for row in rows:
         fits = ("weights alone do not fit" if row.fits_tokens is None else
@@ -122,13 +130,14 @@ def capacity_outputs(settings: Settings, target_name: str, model_id: str, measur
         table.append(f"| {row.label} | {row.arch.source} | {row.kv_bytes_per_token / 1024:,.1f} KiB | "
                      f"{row.weights_bytes / 1e9:.2f} GB | {row.arch.context:,} | {fits} |")
     table.append(f"\nBytes per number: {target.dtype_bytes} ({'bf16/fp16 on a GPU' if target.dtype_bytes == 2 else 'fp32, as this app runs on a CPU'}); "
-                 "batch of one; Gemma 3's local layers keep only their 512-token window.")
+                 f"{users} conversation(s) at once, each with its own KV cache and one shared copy of the weights; "
+                 "Gemma 3's local layers keep only their 512-token window.")
     compute = None
     if arch is not None:
         compute = plots.compute_plot(arch, spec.label, timing.contexts if timing else [],
                                      timing.seconds_per_token if timing else None,
                                      f"measured on this machine, {timing.device}" if timing else "")
-    return plots.memory_plot(rows, target.name, target.memory), compute, "\n".join(table), timing
+    return plots.memory_plot(rows, target.name, target.memory, users), compute, "\n".join(table), timing
 
 
 def build_tab(settings: Settings, shared: dict) -> None:
@@ -155,7 +164,10 @@ def build_tab(settings: Settings, shared: dict) -> None:
             attention_snippet = gr.Code(language="python", label="Copy as code: this attention matrix")
         with gr.Tab("Layer by layer"):
             gr.Markdown(EXPLAIN["lens"], elem_classes="inside-explain")
-            metric = gr.Radio(list(plots.LENS_METRICS), value=next(iter(plots.LENS_METRICS)), label="Colour by")
+            with gr.Row():
+                metric = gr.Radio(list(plots.LENS_METRICS), value=next(iter(plots.LENS_METRICS)), label="Colour by")
+                lens_from = gr.Slider(0, 1, value=0, step=1, label=f"First position shown ({plots.LENS_WINDOW} at a time)",
+                                      elem_id="inside-lens-from")
             lens_plot = gr.Plot(label="Logit lens", elem_id="inside-lens")
             lens_snippet = gr.Code(language="python", label="Copy as code: the logit lens")
         with gr.Tab("Positions"):
@@ -168,6 +180,8 @@ def build_tab(settings: Settings, shared: dict) -> None:
             with gr.Row():
                 target = gr.Dropdown([*capacity.GPUS, capacity.MACHINE], value=next(iter(capacity.GPUS)),
                                      label="Device", elem_id="inside-target")
+                users = gr.Slider(1, 64, value=30, step=1, label="Conversations at once (a workshop: 30)",
+                                  elem_id="inside-users")
                 measure = gr.Button("Measure time per token on this machine", elem_id="inside-measure")
             memory_plot = gr.Plot(label="Memory", elem_id="inside-memory")
             compute_plot = gr.Plot(label="Compute", elem_id="inside-compute")
@@ -187,8 +201,8 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 head: gr.update(choices=head_choices(view.heads), value=AVERAGE),
                 token: gr.update(choices=token_choices(view.labels), value=last),
                 heat: heat_fig, bars: bars_fig, attention_snippet: att_code,
-                lens_plot: plots.lens_heatmap(view.lens, view.labels, metric_value,
-                                              f"Logit lens: the top next-token guess after each layer ({view.model_label})"),
+                lens_from: gr.update(maximum=max(1, last), value=max(0, len(view.ids) - plots.LENS_WINDOW)),
+                lens_plot: lens_figure(view, metric_value, len(view.ids) - plots.LENS_WINDOW),
                 lens_snippet: snippet.lens_code(hub_id, view.ids),
                 positions_a: pos_a, positions_b: pos_b, positions_note: pos_note,
                 capacity_snippet: snippet.capacity_code(hub_id, view.ids)}
@@ -200,28 +214,26 @@ def build_tab(settings: Settings, shared: dict) -> None:
         return attention_figures(view, int(layer_value), head_value, token_value)
 
     @at_edge
-    def redraw_lens(view: Inspection | None, metric_value: str):
-        if view is None:
-            return gr.skip()
-        return plots.lens_heatmap(view.lens, view.labels, metric_value,
-                                  f"Logit lens: the top next-token guess after each layer ({view.model_label})")
+    def redraw_lens(view: Inspection | None, metric_value: str, start: float):
+        return gr.skip() if view is None else lens_figure(view, metric_value, int(start))
 
     @at_edge
-    def show_capacity(target_value: str, model_id: str, measure_now: bool = False):
-        fig, compute, markdown, _ = capacity_outputs(settings, target_value, model_id, measure_now)
+    def show_capacity(target_value: str, model_id: str, users_value: float, measure_now: bool = False):
+        fig, compute, markdown, _ = capacity_outputs(settings, target_value, model_id, measure_now, int(users_value))
         return fig, compute, markdown
 
-    outputs = [state, status, layer, head, token, heat, bars, attention_snippet, lens_plot, lens_snippet,
+    outputs = [state, status, layer, head, token, heat, bars, attention_snippet, lens_from, lens_plot, lens_snippet,
                positions_a, positions_b, positions_note, capacity_snippet]
     gr.on([run_btn.click, text.submit], run, [model, text, chat, new_tokens, metric], outputs,
           api_name="inside_view", api_visibility="undocumented",
           concurrency_limit=settings.generation_concurrency, concurrency_id="inside")
     gr.on([layer.release, head.change, token.change], redraw_attention, [state, layer, head, token],
           [heat, bars, attention_snippet], api_name="inside_attention_view", api_visibility="undocumented")
-    metric.change(redraw_lens, [state, metric], lens_plot, api_name="inside_lens_view", api_visibility="undocumented")
-    gr.on([shared["tab"].select, target.change], show_capacity, [target, model], [memory_plot, compute_plot, table],
-          api_name="inside_capacity_view", api_visibility="undocumented")
-    measure.click(lambda t, m: show_capacity(t, m, True), [target, model], [memory_plot, compute_plot, table],
+    gr.on([metric.change, lens_from.release], redraw_lens, [state, metric, lens_from], lens_plot,
+          api_name="inside_lens_view", api_visibility="undocumented")
+    gr.on([shared["tab"].select, target.change, users.release], show_capacity, [target, model, users],
+          [memory_plot, compute_plot, table], api_name="inside_capacity_view", api_visibility="undocumented")
+    measure.click(lambda t, m, u: show_capacity(t, m, u, True), [target, model, users], [memory_plot, compute_plot, table],
                   api_name="inside_measure", api_visibility="undocumented",
                   concurrency_limit=1, concurrency_id="inside")
     register_api(settings)
@@ -261,20 +273,21 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     def capacity_api(target: str = next(iter(capacity.GPUS)), measure: bool = False,
-                     model: str = catalogue.DEFAULT_MODEL) -> dict:
+                     model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict:
         """KV-cache bytes per token, weight bytes, context window and the longest context that fits on `target`
-        for every catalogue model; with `measure`, the time per new token at several context lengths here."""
+        for every catalogue model with `users` conversations at once; with `measure`, the time per new token at several
+        context lengths on this machine."""
         targets = capacity.targets()
         if target not in targets:
             raise InvalidInput(f"Unknown device {target!r}. Known: {', '.join(targets)}.")
         chosen = targets[target]
-        _, _, _, timing = capacity_outputs(settings, target, model, bool(measure))
+        _, _, _, timing = capacity_outputs(settings, target, model, bool(measure), int(users))
         return {"target": chosen.name, "memory_bytes": chosen.memory, "dtype_bytes": chosen.dtype_bytes,
                 "models": [{"id": r.model_id, "label": r.label, "source": r.arch.source,
                             "kv_bytes_per_token": r.kv_bytes_per_token, "weights_bytes": r.weights_bytes,
                             "context": r.arch.context, "fits_tokens": r.fits_tokens,
                             "flops_per_token_at_1k": r.arch.flops_per_token(1024)}
-                           for r in capacity.rows(settings, chosen)],
+                           for r in capacity.rows(settings, chosen, max(1, int(users)))],
                 "measured": None if timing is None else {"model": timing.model_id, "device": timing.device,
                                                          "dtype": timing.dtype, "contexts": timing.contexts,
                                                          "seconds_per_token": timing.seconds_per_token}}

@@ -11,8 +11,7 @@ torch work runs on, so no other forward pass can interleave) while holding the m
 nothing; a second eager copy of the weights would double the memory (see bench/inside_speed.py).
 
 The logit lens: every layer's hidden state, passed through the model's final norm and its
-unembedding (the output layer), read as if it were the last layer. The last layer's hidden
-state is already normed by the model, so that row is exactly the model's own logits.
+unembedding (the output layer), read as if it were the last layer (`lens`).
 """
 
 from __future__ import annotations
@@ -164,14 +163,51 @@ def final_norm(model: Any) -> Any:
     raise NotAllowed(f"{type(model).__name__} has no final norm this view knows; the logit lens needs it.")
 
 
-def lens_logits(model: Any, hidden_states: tuple, index: int) -> Any:
-    """Logits read from hidden state `index` (0 = embeddings); the last one is already normed."""
-    h = hidden_states[index][0]
-    if index < len(hidden_states) - 1:
-        h = final_norm(model)(h)
-    logits = model.get_output_embeddings()(h).float()
-    cap = getattr(getattr(model.config, "text_config", None) or model.config, "final_logit_softcapping", None)
-    return logits if not cap else cap * (logits / cap).tanh()
+LENS_ROWS = 16  # (layer, position) rows per chunk: the passes over the vocabulary stay in the CPU cache
+
+
+def _softcap(model: Any) -> float | None:
+    return getattr(getattr(model.config, "text_config", None) or model.config, "final_logit_softcapping", None)
+
+
+def _row_stats(logits: Any, chosen: Any) -> tuple[Any, Any, Any, Any]:
+    """Top id, its probability, entropy (bits) and the chosen token's rank, per row; `logits` is overwritten.
+
+    One max, one compare, one exp and two reductions over the vocabulary, instead of materialising
+    log-probabilities: with p = e/z, e = exp(l − max), entropy = log z − Σ e·(l − max) / z."""
+    import torch
+
+    top = logits.max(dim=-1)
+    rank = (logits > logits.gather(-1, chosen[:, None])).sum(-1)
+    shifted = logits.sub_(top.values[:, None])
+    e = shifted.exp()
+    z = e.sum(-1)
+    dot = torch.bmm(e[:, None, :], shifted[:, :, None])[:, 0, 0]
+    return top.indices, 1.0 / z, (z.log() - dot / z) / np.log(2), rank
+
+
+def lens(model: Any, hidden_states: tuple, final_logits: Any) -> dict:
+    """The logit lens for every (layer, position): hidden state → final norm → output layer.
+
+    Row 0 is the embeddings; the last row is the model's own logits (its last hidden state is already normed,
+    so reading it through the output layer gives exactly those, as the lens snippet shows)."""
+    import torch
+
+    chosen = final_logits.argmax(-1)
+    n = final_logits.shape[0]
+    norm, head, cap = final_norm(model), model.get_output_embeddings(), _softcap(model)
+    rows = torch.cat([h[0] for h in hidden_states[:-1]])  # (layers × positions, hidden), layer-major
+    wanted = chosen.repeat(len(hidden_states) - 1)
+    parts = []
+    for start in range(0, rows.shape[0], LENS_ROWS):
+        logits = head(norm(rows[start:start + LENS_ROWS])).float()
+        if cap:
+            logits = cap * (logits / cap).tanh()
+        parts.append(_row_stats(logits, wanted[start:start + LENS_ROWS]))
+    parts.append(_row_stats(final_logits.float().clone(), chosen))
+    top, prob, entropy, rank = (runtime.to_numpy(torch.cat(column)).reshape(-1, n) for column in zip(*parts, strict=True))
+    return {"top_ids": top.astype(np.int64), "top_probs": prob, "entropy": entropy, "rank": rank.astype(np.int64),
+            "chosen": runtime.to_numpy(chosen).astype(np.int64)}
 
 
 def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -> dict:
@@ -192,21 +228,7 @@ def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -
         finally:
             model.set_attn_implementation(previous)
         attentions = runtime.to_numpy(torch.cat(out.attentions, dim=0))  # (layers, heads, n, n)
-        rows = len(out.hidden_states)
-        logits = [lens_logits(model, out.hidden_states, i) for i in range(rows)]
-        chosen = logits[-1].argmax(-1)
-        top_ids, top_probs, entropy, rank = [], [], [], []
-        for layer_logits in logits:
-            logp = torch.log_softmax(layer_logits, dim=-1)
-            best = logp.max(dim=-1)
-            top_ids.append(best.indices)
-            top_probs.append(best.values.exp())
-            entropy.append(-(logp.exp() * logp).sum(-1) / np.log(2))
-            picked = layer_logits.gather(-1, chosen[:, None])
-            rank.append((layer_logits > picked).sum(-1))
+        found = lens(model, out.hidden_states, out.logits[0])
         forward_s = time.perf_counter() - started
         pos = positions.compute(model, position_token)
-    stack = lambda ts: runtime.to_numpy(torch.stack(ts))  # noqa: E731 - local shorthand
-    return {"ids": x[0].tolist(), "attentions": attentions, "top_ids": stack(top_ids).astype(np.int64),
-            "top_probs": stack(top_probs), "entropy": stack(entropy), "rank": stack(rank).astype(np.int64),
-            "chosen": runtime.to_numpy(chosen).astype(np.int64), "positions": pos, "forward_s": forward_s}
+    return {"ids": x[0].tolist(), "attentions": attentions, "positions": pos, "forward_s": forward_s, **found}

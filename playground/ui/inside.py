@@ -41,8 +41,9 @@ EXPLAIN = {
                  "score with a key depends only on the distance (the two lines lie on top of each other).  \n"
                  "**What it does not show:** how the trained model *uses* distance in context; this is one word's "
                  "vectors in layer 1, without the rest of the text.",
-    "capacity": "**What it shows:** memory for one conversation: the weights plus the KV cache, which grows by "
-                "2 × layers × KV heads × head dim × bytes per token; × marks where the chosen device runs out. "
+    "capacity": "**What it shows:** memory for N conversations at once: one copy of the weights plus a KV cache per "
+                "conversation, which grows by 2 × layers × KV heads × head dim × bytes with every token; × marks "
+                "where the chosen device runs out. "
                 "Compute per token: about 2 × parameters FLOPs plus attention that grows with the context.  \n"
                 "**What it does not show:** activations, batching of many users, or framework overhead; real "
                 "servers also reserve memory and page the cache.",
@@ -226,7 +227,9 @@ def build_tab(settings: Settings, shared: dict) -> None:
                positions_a, positions_b, positions_note, capacity_snippet]
     gr.on([run_btn.click, text.submit], run, [model, text, chat, new_tokens, metric], outputs,
           api_name="inside_view", api_visibility="undocumented",
-          concurrency_limit=settings.generation_concurrency, concurrency_id="inside")
+          concurrency_limit=settings.generation_concurrency, concurrency_id="inside").success(
+        show_capacity, [target, model, users], [memory_plot, compute_plot, table],  # now from the loaded config
+        api_name="inside_capacity_after_view", api_visibility="undocumented")
     gr.on([layer.release, head.change, token.change], redraw_attention, [state, layer, head, token],
           [heat, bars, attention_snippet], api_name="inside_attention_view", api_visibility="undocumented")
     gr.on([metric.change, lens_from.release], redraw_lens, [state, metric, lens_from], lens_plot,

@@ -24,6 +24,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.tokens"),
     ("Compare tokenizers", "playground.ui.compare"),
     ("Generate", "playground.ui.generation"),
+    ("Inside the model", "playground.ui.inside"),
     ("Embeddings", "playground.ui.embeddings"),
     ("Chat", "playground.ui.chat"),
 )

@@ -74,6 +74,7 @@ class Settings:
     model_cache_size: int = 2
     generation_concurrency: int = 1
     queue_max_size: int = 64
+    inside_max_tokens: int = 128  # Inside the model: attention grows with the square of the length
 
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
@@ -196,6 +197,7 @@ _HELP = {
     "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids (default: only when not exposed)",
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
+    "inside_max_tokens": "tokens shown in the Inside the model tab (attention is n × n per head)",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
     "allow_custom_base_url": "let visitors point remote calls at another server (default: only when not exposed)",
     "allow_private_base_urls": "exposed app: let typed base URLs reach LAN addresses (never loopback/metadata)",

@@ -1,0 +1,110 @@
+"""Benchmark: the whole Inside-the-model view vs one plain forward pass with `output_hidden_states`.
+
+    .venv/bin/python bench/inside_speed.py                   # SmolLM2-135M, 64-token prompt, 2 fresh processes
+    .venv/bin/python bench/inside_speed.py --processes 3 --repeats 7
+
+Targets (issue 12): whole view ≤ 3 × one plain forward pass, and < 3 s in absolute terms.
+
+Method: each run is a freshly started Python process that loads SmolLM2 from the offline pack
+once, builds a raw prompt of exactly 64 tokens, and then alternates, `--repeats` times each after
+one warm-up of each:
+  plain — `model(ids, output_hidden_states=True)` with plain transformers (sdpa attention);
+  view  — `forward.inspect_text` (tokenize, eager-attention pass, logit lens over every layer,
+          RoPE demonstration, token labels) plus building the four plotly figures of the tab.
+Both run on the app's one torch thread (`runtime.call`). Reported: medians per process, the
+ratio of medians, and the overall median ratio. It also times the eager switch itself
+(`set_attn_implementation` there and back) against the memory a second, eager-loaded copy of
+the weights would take. On a shared machine absolute times are noisy; the alternating ratio is
+the fair number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = """
+import json, statistics, sys, time
+sys.path.insert(0, {root!r})
+from playground.settings import Settings
+s = Settings(offline=True); s.apply_to_process()
+import torch
+from playground import runtime
+from playground.generation import catalogue, models
+from playground.inside import forward, plots
+
+spec = catalogue.get(catalogue.DEFAULT_MODEL)
+loaded = models.load_model(spec, s)
+words = "The quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat by the door . " * 8
+ids = loaded.tokenizer(words)["input_ids"][:64]
+text = loaded.tokenizer.decode(ids)
+assert len(loaded.tokenizer(text)["input_ids"]) == 64, "the prompt must be exactly 64 tokens"
+
+def plain():
+    def run():
+        with torch.inference_mode():
+            return loaded.model(torch.tensor([ids], device=loaded.model.device), output_hidden_states=True)
+    runtime.call(run)
+
+def view():
+    v = forward.inspect_text(spec.id, text, s, chat=False, new_tokens=0)
+    plots.attention_heatmap(v.attentions[-1].mean(0), v.labels, "a")
+    plots.looks_at(v.attentions[-1].mean(0), v.labels, len(v.labels) - 1, "b")
+    plots.lens_heatmap(v.lens, v.labels, next(iter(plots.LENS_METRICS)), "c", len(v.labels) - plots.LENS_WINDOW)
+    p = v.positions
+    plots.rope_scores(p.offsets, p.scores_start.mean(0), p.scores_later.mean(0), 200, p.query_cosine, "x", "d")
+
+def switch():
+    def run():
+        loaded.model.set_attn_implementation("eager")
+        loaded.model.set_attn_implementation("sdpa")
+    runtime.call(run)
+
+def timed(fn):
+    t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+plain(); view()  # warm-up
+times = {{"plain": [], "view": []}}
+for _ in range({repeats}):
+    times["plain"].append(timed(plain))
+    times["view"].append(timed(view))
+switch_s = statistics.median(timed(switch) for _ in range(20))
+print(json.dumps({{"plain": times["plain"], "view": times["view"], "switch_s": switch_s,
+                  "weights_mb": loaded.memory_mb, "threads": torch.get_num_threads()}}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    from bench.common import machine
+
+    print(f"machine: {machine()} (shared with other work while measured: absolute times are noisy)")
+    ratios, views = [], []
+    for number in range(args.processes):
+        out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), repeats=args.repeats)],
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        plain, view = statistics.median(result["plain"]), statistics.median(result["view"])
+        ratios.append(view / plain)
+        views.append(view)
+        print(f"process {number + 1}: plain forward {plain * 1000:.0f} ms, whole view {view * 1000:.0f} ms, "
+              f"ratio {view / plain:.2f} (medians of {args.repeats}, alternating; torch threads {result['threads']})")
+        print(f"  eager switch there and back: {result['switch_s'] * 1e6:.0f} µs; an eager-loaded second copy would "
+              f"add {result['weights_mb']:.0f} MB")
+    ratio, view = statistics.median(ratios), statistics.median(views)
+    print(f"median ratio view / plain forward: {ratio:.2f} (target ≤ 3) {'OK' if ratio <= 3 else 'MISSED'}")
+    print(f"median whole view: {view:.2f} s (target < 3 s) {'OK' if view < 3 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

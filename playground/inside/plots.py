@@ -1,0 +1,179 @@
+"""Plotly figures for the Inside-the-model tab. They only draw: every number comes in computed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from playground.inside.architecture import Arch
+
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "template": "plotly_white"}
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
+
+
+def ticks(labels: Sequence[str]) -> list[str]:
+    """Numbered labels: the same token twice must stay two rows on a categorical axis."""
+    return [f"{i} {t if len(t) <= 14 else t[:13] + '…'}" for i, t in enumerate(labels)]
+
+
+def attention_heatmap(weights: np.ndarray, labels: Sequence[str], title: str):
+    """(n, n) weights: row = the token doing the looking, column = the token looked at."""
+    import plotly.graph_objects as go
+
+    n = len(labels)
+    z = np.where(np.tril(np.ones((n, n), dtype=bool)), weights, np.nan)  # the future is masked: blank
+    names = ticks(labels)
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, colorscale="Blues", zmin=0, zmax=float(np.nanmax(z)) or 1,
+                               colorbar={"title": "weight"},
+                               hovertemplate="%{y} looks at %{x}<br>weight %{z:.3f}<extra></extra>"))
+    side = min(900, max(420, 14 * n + 180))
+    fig.update_layout(title=title, height=side, xaxis={"tickangle": -60, "title": "looked at (key)"},
+                      yaxis={"autorange": "reversed", "title": "looking (query)"}, **LAYOUT)
+    return fig
+
+
+def looks_at(weights: np.ndarray, labels: Sequence[str], index: int, title: str):
+    """One row of the attention matrix as bars: where token `index` puts its attention."""
+    import plotly.graph_objects as go
+
+    row = weights[index, : index + 1]
+    names = ticks(labels[: index + 1])
+    colours = ["#d62728" if i == index else "#1f77b4" for i in range(index + 1)]
+    fig = go.Figure(go.Bar(x=names, y=row, marker_color=colours,
+                           hovertemplate="%{x}<br>weight %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, height=360, yaxis={"title": "attention weight", "range": [0, 1]},
+                      xaxis={"tickangle": -60}, **LAYOUT)
+    return fig
+
+
+LENS_METRICS = {  # name in the UI: (Lens field, colour scale)
+    "probability of the top guess": ("top_probs", "Viridis"),
+    "entropy (bits)": ("entropy_bits", "Magma_r"),
+    "rank of the final choice": ("chosen_rank", "Cividis_r"),
+}
+
+
+LENS_WINDOW = 20  # positions per lens view: wider and the guessed text in the cells is unreadable
+
+
+def _cell(text: str) -> str:
+    return text if len(text) <= 9 else text[:8] + "…"
+
+
+def lens_heatmap(lens, labels: Sequence[str], metric: str, title: str, start: int = 0):
+    """Layers (rows, embeddings at the bottom) × LENS_WINDOW positions from `start`; each cell shows that
+    layer's top guess."""
+    import plotly.graph_objects as go
+
+    field, scale = LENS_METRICS[metric]
+    cols = slice(max(0, start), max(0, start) + LENS_WINDOW)
+    z = getattr(lens, field)[:, cols].astype(float)
+    if field == "chosen_rank":
+        z = np.log10(1 + z)  # ranks span 0 … vocabulary size: colour by order of magnitude
+    names = ticks(labels)[cols]
+    top = [[_cell(t) for t in row[cols]] for row in lens.top_labels]
+    chosen = np.array(lens.chosen_labels, dtype=object)[cols]
+    custom = np.dstack([lens.top_probs[:, cols], lens.entropy_bits[:, cols], lens.chosen_rank[:, cols],
+                        np.broadcast_to(chosen, z.shape)])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=names, y=lens.layer_names, text=top, texttemplate="%{text}", textfont={"size": 10},
+        colorscale=scale, customdata=custom,
+        colorbar={"title": "log10(1 + rank)" if field == "chosen_rank" else metric.split(" (")[0]},
+        hovertemplate=("after %{y}, at %{x}<br>top guess <b>%{text}</b> p=%{customdata[0]:.3f}<br>"
+                       "entropy %{customdata[1]:.2f} bits<br>final choice %{customdata[3]} has rank %{customdata[2]}"
+                       "<extra></extra>")))
+    fig.update_layout(title=title, height=max(420, 19 * len(lens.layer_names) + 200),
+                      xaxis={"tickangle": -60, "title": "position (each cell guesses the NEXT token)", "side": "bottom"},
+                      yaxis={"title": "read out after"}, **LAYOUT)
+    return fig
+
+
+def rope_frequencies(inv_freq: np.ndarray, title: str):
+    import plotly.graph_objects as go
+
+    wavelength = 2 * np.pi / inv_freq
+    fig = go.Figure(go.Scatter(x=np.arange(len(inv_freq)), y=wavelength, mode="lines+markers",
+                               hovertemplate="pair %{x}: one full turn every %{y:,.1f} tokens<extra></extra>"))
+    fig.update_layout(title=title, height=340, xaxis={"title": "dimension pair"},
+                      yaxis={"title": "tokens per full rotation", "type": "log"}, **LAYOUT)
+    return fig
+
+
+def rope_scores(offsets: np.ndarray, start: np.ndarray, later: np.ndarray, later_at: int, cosine: np.ndarray,
+                token: str, title: str):
+    """Score q·k/√d against the distance, for a pair starting at 0 and the same pair shifted."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"score of “{token}” attending to “{token}” d tokens back", f"the query of “{token}” at position p vs at 0"))
+    fig.add_trace(go.Scatter(x=offsets, y=start, name="query at d, key at 0", line={"width": 4, "color": "#9ecae1"}),
+                  1, 1)
+    fig.add_trace(go.Scatter(x=offsets, y=later, name=f"query at {later_at}+d, key at {later_at}",
+                             line={"width": 1.5, "color": "#d62728", "dash": "dot"}), 1, 1)
+    fig.add_trace(go.Scatter(x=np.arange(len(cosine)), y=cosine, name="cosine(q at p, q at 0)",
+                             line={"color": "#2ca02c"}), 1, 2)
+    fig.update_xaxes(title_text="distance d (tokens)", row=1, col=1)
+    fig.update_xaxes(title_text="position p", row=1, col=2)
+    fig.update_yaxes(title_text="q·k / √d", row=1, col=1)
+    fig.update_yaxes(title_text="cosine", row=1, col=2)
+    fig.update_layout(title=title, height=380, legend={"orientation": "h", "y": -0.25}, **LAYOUT)
+    return fig
+
+
+def position_similarity(similarity: np.ndarray, title: str):
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Heatmap(z=similarity, colorscale="RdBu", reversescale=True, zmin=-1, zmax=1,
+                               hovertemplate="position %{y} vs %{x}: cosine %{z:.2f}<extra></extra>"))
+    fig.update_layout(title=title, height=520, xaxis={"title": "position"},
+                      yaxis={"title": "position", "autorange": "reversed"}, **LAYOUT)
+    return fig
+
+
+def memory_plot(rows: Sequence, target_name: str, target_bytes: float, users: int):
+    """Weights + KV caches against context length, one line per model, × where memory runs out."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, row in enumerate(rows):
+        colour = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=row.contexts, y=row.total_bytes / 1e9, name=row.label, line={"color": colour},
+                                 hovertemplate=f"{row.label}<br>%{{x:,}} tokens: %{{y:.2f}} GB<extra></extra>"))
+        if row.fits_tokens is not None and row.fits_tokens < row.arch.context:
+            fig.add_trace(go.Scatter(x=[max(row.fits_tokens, 1)], y=[target_bytes / 1e9], mode="markers",
+                                     marker={"symbol": "x", "size": 14, "color": colour}, showlegend=False,
+                                     hovertemplate=f"{row.label} runs out at {row.fits_tokens:,} tokens<extra></extra>"))
+    right = max(int(r.contexts[-1]) for r in rows) if rows else 1
+    # A trace, not add_hline: on a log axis plotly places a line annotation at 10^y and stretches the axis.
+    fig.add_trace(go.Scatter(x=[1, right], y=[target_bytes / 1e9] * 2, mode="lines", name=target_name,
+                             line={"dash": "dash", "color": "#444"}, hoverinfo="skip"))
+    low = min([float(r.total_bytes.min()) for r in rows] + [target_bytes]) / 1e9
+    high = max([float(r.total_bytes.max()) for r in rows] + [target_bytes]) / 1e9
+    who = "one conversation" if users == 1 else f"{users} conversations at once"
+    fig.update_layout(title=f"Memory for {who}: weights + KV cache, up to each context window",
+                      height=460, xaxis={"title": "context length (tokens)", "type": "log"},
+                      yaxis={"title": "GB", "type": "log", "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
+                      **LAYOUT)
+    return fig
+
+
+def compute_plot(arch: Arch, label: str, contexts: Sequence[int], measured_s: Sequence[float] | None, where: str):
+    """Theoretical FLOPs per new token, and the measured time per token on this machine."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    xs = np.unique(np.geomspace(1, arch.context, 60).astype(np.int64))
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=xs, y=[arch.flops_per_token(int(n)) / 1e9 for n in xs], name="GFLOPs per token (formula)",
+                             line={"color": "#1f77b4"}), secondary_y=False)
+    if measured_s:
+        fig.add_trace(go.Scatter(x=list(contexts), y=[s * 1000 for s in measured_s], name=f"ms per token ({where})",
+                                 mode="lines+markers", line={"color": "#d62728"}), secondary_y=True)
+    fig.update_xaxes(title_text="context length (tokens)", type="log")
+    fig.update_yaxes(title_text="GFLOPs per new token", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="measured ms per token", secondary_y=True, rangemode="tozero")
+    fig.update_layout(title=f"Compute per new token: {label}", height=400, legend={"orientation": "h", "y": -0.2},
+                      **LAYOUT)
+    return fig

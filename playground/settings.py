@@ -54,6 +54,9 @@ class Settings:
     model_cache_size: int = 2
     generation_concurrency: int = 1
     queue_max_size: int = 64
+    lab_max_corpus_bytes: int = 2_000_000  # Tokenizer lab: text one training may read
+    lab_max_vocab_size: int = 30_000  # Tokenizer lab: largest vocabulary a visitor may train
+    lab_max_trained: int = 6  # Tokenizer lab: trained tokenizers kept per visitor
 
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
@@ -156,6 +159,9 @@ _HELP = {
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
+    "lab_max_corpus_bytes": "largest training text in the Tokenizer lab (bytes)",
+    "lab_max_vocab_size": "largest vocabulary trained in the Tokenizer lab",
+    "lab_max_trained": "trained tokenizers kept per visitor",
     "allow_custom_base_url": "let visitors point the chat tab at another server", "chat_timeout_s": "chat request timeout",
     "spend_cap_session_usd": "operator-key spend per visitor", "spend_cap_total_usd": "operator-key spend in total",
 }

@@ -23,6 +23,7 @@ log = logging.getLogger("playground")
 TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
     ("Compare tokenizers", "playground.ui.compare"),
+    ("Tokenizer lab", "playground.ui.lab"),
     ("Generate", "playground.ui.generation"),
     ("Embeddings", "playground.ui.embeddings"),
     ("Chat", "playground.ui.chat"),

@@ -123,6 +123,11 @@ class Trained:
             return []
         return [tuple(pair) for pair in json.loads(self.json)["model"]["merges"]]
 
+    def merge_ids(self) -> list[tuple[int, int, int]]:
+        """The merges as (left id, right id, merged id), for drawing them through the token interface."""
+        ids = self.rust.token_to_id
+        return [(ids(a), ids(b), ids(a + b)) for a, b in self.merges()]
+
 
 def _lines_with_progress(lines: Sequence[str], progress: Progress | None, what: str) -> Iterator[str]:
     """Hand the lines to the trainer, reporting how far its counting pass has got."""

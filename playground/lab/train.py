@@ -129,13 +129,14 @@ class Trained:
         return [(ids(a), ids(b), ids(a + b)) for a, b in self.merges()]
 
 
-def _lines_with_progress(lines: Sequence[str], progress: Progress | None, what: str) -> Iterator[str]:
-    """Hand the lines to the trainer, reporting how far its counting pass has got."""
+def _batches_with_progress(lines: Sequence[str], progress: Progress | None, what: str) -> Iterator[list[str]]:
+    """Hand the lines to the trainer in 20 batches (the trainer takes lists of strings too),
+    reporting how far its counting pass has got: one Python step per batch, not per line."""
     step = max(1, len(lines) // 20)
-    for i, line in enumerate(lines):
-        if progress is not None and i % step == 0:
-            progress(0.8 * i / max(1, len(lines)), what)
-        yield line
+    for start in range(0, len(lines), step):
+        if progress is not None:
+            progress(0.8 * start / max(1, len(lines)), what)
+        yield list(lines[start:start + step])
 
 
 def check_vocab_size(vocab_size: int, max_vocab: int) -> int:
@@ -157,7 +158,7 @@ def train(text: str, algorithm: Algorithm | str, vocab_size: int, *, name: str, 
     tok, trainer = pipeline(algorithm, size)
     started = time.perf_counter()
     what = f"Training {algorithm} ({size:,} tokens) on {len(text.encode('utf-8')):,} bytes"
-    tok.train_from_iterator(_lines_with_progress(lines, progress, what), trainer, length=len(lines))
+    tok.train_from_iterator(_batches_with_progress(lines, progress, what), trainer)
     seconds = time.perf_counter() - started
     if progress is not None:
         progress(0.95, "Saving the trained tokenizer")

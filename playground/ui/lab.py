@@ -39,8 +39,13 @@ def _progress_of(progress: gr.Progress):
     return lambda fraction, what: progress(fraction, desc=what)
 
 
+def _short(text: str, limit: int = 40) -> str:
+    """A long token (o200k has a 128-space one) cut for the table, saying how much is left out."""
+    return text if len(text) <= limit else f"{text[:limit]}… (+{len(text) - limit})"
+
+
 def _entry_rows(entries: list[vocab.Entry]) -> list[list]:
-    return [[e.id, e.token, e.text, e.bytes, e.script, "✓" if e.special else ""] for e in entries]
+    return [[e.id, _short(e.token), _short(e.text), e.bytes, e.script, "✓" if e.special else ""] for e in entries]
 
 
 def _trained_view(trained, test_text: str, settings: Settings) -> dict:

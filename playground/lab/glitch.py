@@ -77,7 +77,7 @@ def candidates(settings: Settings, count: int = 8) -> list[Candidate]:
     return out
 
 
-def repeat_test(candidate: Candidate, settings: Settings) -> Candidate:
+def repeat_test(candidate: Candidate, settings: Settings, max_new_tokens: int = REPEAT_NEW_TOKENS) -> Candidate:
     """Ask the model to repeat the token (greedy, a few new tokens) and keep its answer."""
     loaded = _model(settings)
     tok = loaded.tokenizer
@@ -89,7 +89,7 @@ def repeat_test(candidate: Candidate, settings: Settings) -> Candidate:
 
         inputs = tok(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.model.device)
         with torch.inference_mode():
-            out = loaded.model.generate(**inputs, max_new_tokens=REPEAT_NEW_TOKENS, do_sample=False,
+            out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                         pad_token_id=tok.pad_token_id or tok.eos_token_id)
         return tok.decode(out[0, inputs["input_ids"].shape[1]:].tolist(), skip_special_tokens=True)
 

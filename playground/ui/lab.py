@@ -22,7 +22,6 @@ from playground.lab.train import (
 )
 from playground.render import render_chips
 from playground.settings import Settings
-from playground.tokenization.load import choices
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 GPT4 = "cl100k_base"
@@ -67,7 +66,7 @@ def build_tab(settings: Settings, shared: dict):
                 "text, watch GPT-4o's merges happen, see each stage of a tokenizer's pipeline, and compare how many "
                 "tokens the same sentence takes in 17 languages.")
     store = gr.State({})  # this visitor's trained tokenizers: name → Trained (bounded)
-    catalogue = choices(settings)
+    catalogue = session.choices(settings)  # the app's catalogue plus the pack's npm tokenizers
     with gr.Tabs():
         with gr.Tab("Train your own", id="lab-train"):
             with gr.Row():

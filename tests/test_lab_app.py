@@ -81,6 +81,12 @@ def test_lab_in_a_real_browser(page):
     page.wait_for_selector("#lab-trees .mt-root", timeout=30_000)
     assert "the same ids as tiktoken" in page.locator("#lab-replay-check").inner_text()
     screenshot(page, "lab-replay")
+    # Pipeline: the default (MiniLM, BERT's WordPiece) shows its four stages.
+    page.get_by_role("tab", name="Pipeline").click()
+    page.get_by_role("button", name="Show the stages").click()
+    page.wait_for_selector("#lab-stages .stage", timeout=60_000)
+    assert page.locator("#lab-stages .stage").count() == 4 and "[CLS]" in page.locator("#lab-stages").inner_text()
+    screenshot(page, "lab-pipeline")
     # Token tax: a chart and a table.
     page.get_by_role("tab", name="Token tax").click()
     page.locator("#lab-tax-btn").click()

@@ -7,7 +7,8 @@ takes < 10 s on this CPU and ≤ 1.1× the raw trainer.
 Method: every run is a freshly started Python process (no warm caches, no shared allocator
 state); the lab and the raw runs alternate (lab, raw, lab, raw, …) so a load change on a shared
 machine hits both alike. Each process reads the same 1 MB (the standard library's source, as
-the lab's "python-source" example) before the clock starts and times only the training call:
+the lab's "python-source" example) before the clock starts and times only the training call
+(TOKENIZERS_PARALLELISM=false in both, as the app sets it):
 the lab's `train(...)` (progress reporting, the tokenizer.json text and the session record
 included) against a hand-written tokenizer + trainer with the same settings and
 `train_from_iterator`. Reported: median seconds of each, and the ratio of the medians.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -67,8 +69,10 @@ print(json.dumps({{"seconds": seconds, "vocab": size, "bytes": len(text.encode()
 
 
 def run(kind: str, algorithm: str, vocab: int) -> dict:
+    # As in the app (Settings.apply_to_process), for both sides alike.
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), kind, algorithm, str(vocab)],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -38,7 +38,8 @@ class Candidate:
 def _model(settings: Settings):
     from playground.generation import catalogue, models
 
-    return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)
+    # Loading is torch work too: it runs on the torch thread (cached after the first call).
+    return runtime.call(models.load_model, catalogue.get(catalogue.DEFAULT_MODEL), settings)
 
 
 def embedding_norms(settings: Settings) -> np.ndarray:

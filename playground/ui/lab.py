@@ -96,7 +96,7 @@ def build_tab(settings: Settings, shared: dict):
             with gr.Row():
                 merges_df = gr.Dataframe(headers=["rank", "left", "right", "merged"], label="BPE merges, in order",
                                          interactive=False, max_height=320, elem_id="lab-merges")
-                vocab_df = gr.Dataframe(headers=VOCAB_HEADERS, label="Learned vocabulary (newest first)",
+                vocab_df = gr.Dataframe(headers=VOCAB_HEADERS, label="Learned vocabulary: the last ids first (BPE: the latest merges)",
                                         interactive=False, max_height=320, elem_id="lab-vocab-learned")
             curve = gr.Plot(label="Characters per token against vocabulary size", elem_id="lab-curve")
             with gr.Row():

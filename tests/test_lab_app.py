@@ -23,6 +23,22 @@ def test_train_tokenizer_endpoint(client):
     assert example["vocab_size"] == 500 and example["vocab"][:2] == ["[UNK]", "[CLS]"]
 
 
+def test_two_visitors_train_at_once_and_each_gets_their_own(app_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    texts = {"BPE": "\n".join(["alpha beta gamma delta"] * 300), "WordPiece": "\n".join(["один два три"] * 300)}
+
+    def one(algorithm: str) -> dict:
+        return Client(app_url, verbose=False).predict(texts[algorithm], algorithm, 300, "", api_name="/train_tokenizer")
+
+    with ThreadPoolExecutor(2) as pool:
+        bpe, wordpiece = pool.map(one, ["BPE", "WordPiece"])
+    assert bpe["algorithm"] == "BPE" and "Ġgamma" in bpe["vocab"]
+    assert wordpiece["algorithm"] == "WordPiece" and "два" in wordpiece["vocab"] and "Ġgamma" not in wordpiece["vocab"]
+
+
 def test_train_tokenizer_limits_are_clear_messages(client):
     from gradio_client.exceptions import AppError
 
@@ -76,6 +92,11 @@ def test_lab_in_a_real_browser(page):
     page.wait_for_selector("#lab-split-gpt4 .tok", timeout=30_000)
     assert "tokens in the vocabulary" in page.locator("#lab-status").inner_text()
     assert page.locator("#lab-merges").inner_text().count("Ġ") == 0  # merges are shown as text, not byte stand-ins
+    # The compression curve: all three algorithms on the same (small) text.
+    page.locator("#lab-curve-btn").click()
+    page.wait_for_selector("#lab-curve .js-plotly-plot", timeout=120_000)
+    curve_text = page.locator("#lab-curve").inner_text()
+    assert all(name in curve_text for name in ("BPE", "WordPiece", "Unigram")) and "too small" in curve_text
     screenshot(page, "lab-train")
     # Replay merges: trees whose final tokens match tiktoken.
     page.get_by_role("tab", name="Replay merges").click()

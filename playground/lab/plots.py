@@ -24,8 +24,8 @@ def compression_figure(points: Sequence[CurvePoint]):
     short = [p for p in points if p.vocab_size < p.asked]
     stopped = sorted({p.vocab_size for p in short})
     where = f"{stopped[0]:,}" if len(stopped) == 1 else f"{stopped[0]:,}–{stopped[-1]:,}"
-    title = (f"The text is too small for larger vocabularies: some trainings stopped at {where} tokens. "
-             "Train on more text (e.g. an example corpus)." if short else "")
+    title = (f"Some trainings stopped below the size asked, at {where} tokens: the text has too few distinct "
+             "pieces for more. Train on more text (e.g. an example corpus)." if short else "")
     fig.update_layout(
         height=380, margin={"l": 50, "r": 20, "t": 70 if title else 40, "b": 50},
         legend={"orientation": "h", "y": 1.12}, title={"text": title, "font": {"size": 13, "color": "#9a6700"}},

@@ -98,7 +98,8 @@ def build_tab(settings: Settings, shared: dict):
                                          interactive=False, max_height=320, elem_id="lab-merges")
                 vocab_df = gr.Dataframe(headers=VOCAB_HEADERS, label="Learned vocabulary: the last ids first (BPE: the latest merges)",
                                         interactive=False, max_height=320, elem_id="lab-vocab-learned")
-            curve = gr.Plot(label="Characters per token against vocabulary size", elem_id="lab-curve")
+            curve = gr.Plot(label="Characters per token against vocabulary size (WordPiece drops the spaces, which "
+                                  "flatters its count)", elem_id="lab-curve")
             with gr.Row():
                 kept = gr.Dropdown([], label="Trained in this session", elem_id="lab-kept")
                 download = gr.File(label="tokenizer.json", interactive=False)

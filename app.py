@@ -23,6 +23,7 @@ log = logging.getLogger("playground")
 TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.tokens"),
     ("Compare tokenizers", "playground.ui.compare"),
+    ("Tokenizer lab", "playground.ui.lab"),
     ("Generate", "playground.ui.generation"),
     ("Inside the model", "playground.ui.inside"),
     ("Embeddings", "playground.ui.embeddings"),

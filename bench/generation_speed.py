@@ -60,7 +60,7 @@ PLAIN = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from playground.settings import Settings
-from playground.pack import Pack
+from playground.pack.entries import Pack
 s = Settings(offline=True); s.apply_to_process()
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer

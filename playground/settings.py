@@ -75,6 +75,9 @@ class Settings:
     generation_concurrency: int = 1
     queue_max_size: int = 64
     inside_max_tokens: int = 128  # Inside the model: attention grows with the square of the length
+    lab_max_corpus_bytes: int = 2_000_000  # Tokenizer lab: text one training may read
+    lab_max_vocab_size: int = 30_000  # Tokenizer lab: largest vocabulary a visitor may train
+    lab_max_trained: int = 6  # Tokenizer lab: trained tokenizers kept per visitor
 
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
@@ -199,6 +202,9 @@ _HELP = {
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
     "inside_max_tokens": "tokens shown in the Inside the model tab (attention is n × n per head)",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
+    "lab_max_corpus_bytes": "largest training text in the Tokenizer lab (bytes)",
+    "lab_max_vocab_size": "largest vocabulary trained in the Tokenizer lab",
+    "lab_max_trained": "trained tokenizers kept per visitor",
     "allow_custom_base_url": "let visitors point remote calls at another server (default: only when not exposed)",
     "allow_private_base_urls": "exposed app: let typed base URLs reach LAN addresses (never loopback/metadata)",
     "exposed": "strangers can reach the app (default: a Space, --share, or a non-loopback host)",

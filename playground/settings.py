@@ -54,6 +54,7 @@ class Settings:
     model_cache_size: int = 2
     generation_concurrency: int = 1
     queue_max_size: int = 64
+    sampling_max_branches: int = 12  # runs and branches kept per visitor in the Sampling tab (oldest dropped)
 
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
@@ -155,6 +156,7 @@ _HELP = {
     "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids",
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
+    "sampling_max_branches": "runs and branches kept per visitor in the Sampling tab",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
     "allow_custom_base_url": "let visitors point the chat tab at another server", "chat_timeout_s": "chat request timeout",
     "spend_cap_session_usd": "operator-key spend per visitor", "spend_cap_total_usd": "operator-key spend in total",

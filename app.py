@@ -24,6 +24,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Tokens", "playground.ui.highlighter"),
     ("Compare tokenizers", "playground.ui.compare"),
     ("Generate", "playground.ui.generation"),
+    ("Sampling", "playground.ui.sampling"),
     ("Embeddings", "playground.ui.embeddings"),
     ("Chat", "playground.ui.chat"),
 )

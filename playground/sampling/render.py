@@ -123,7 +123,7 @@ def tree_html(tree: Tree, current: str | None) -> str:
         else:
             gone = "" if b.parent in tree.branches else " (dropped)"
             origin = f"from {escape(b.parent)}{gone} at step {b.split}"
-        text = escape(visible(b.text[:160])) + ("…" if len(b.text) > 160 else "")
+        text = escape(b.text[:160]) + ("…" if len(b.text) > 160 else "")
         mark = ' class="current"' if b.id == current else ""
         rows.append(f"<tr{mark}><td><b>{escape(b.id)}</b></td><td>{origin}</td><td>{len(b.steps)}</td>"
                     f"<td>{b.log_prob:.2f}</td><td>{_ppl(b)}</td><td class=\"smp-text\">{text}</td></tr>")

@@ -65,11 +65,11 @@ def sample(tree: Tree, request: RunRequest, settings: Settings) -> Iterator[Bran
     config = request.config
     seed = config.seed if config.seed is not None else decoder.new_seed()
     branch = Branch(tree.new_id(), prepared.spec.id, prepared.spec.label, config, seed, list(prepared.ids),
-                    prepared.max_new, notes=list(prepared.notes))
+                    prepared.max_new_tokens, notes=list(prepared.notes))
     with loaded.lock:
         run = decoder.start(loaded.model, config, branch.prompt_ids, seed)
     branch.notes += tree.add(branch)
-    yield from _decode(tree, branch, run, loaded, prepared.max_new)
+    yield from _decode(tree, branch, run, loaded, prepared.max_new_tokens)
 
 
 def parse_token(text: str, loaded: models.LoadedModel) -> int:

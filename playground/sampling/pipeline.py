@@ -142,7 +142,7 @@ def _summary(name: str, setting: str, applied: bool, probs: Any, previous: Any |
         removed, mass = [], 1.0
     else:
         removed = [c for c in previous_top if not bool(possible[c.id])]
-        mass = float(previous[possible].sum())
+        mass = min(1.0, float(previous[possible].double().sum()))  # float32 sums can exceed 1 by 1e-5
     logp = torch.where(possible, probs.log(), torch.zeros_like(probs))
     entropy = float(-(probs * logp).sum()) / math.log(2)
     return Stage(name, setting, applied, top, removed, int(possible.sum()), mass, max(0.0, entropy))

@@ -30,6 +30,7 @@ STAGE_NAMES = {
     "TopPLogitsWarper": "top-p",
     "MinPLogitsWarper": "min-p",
 }
+ORDER_KEEPING = frozenset({"temperature", "top-k", "top-p", "min-p"})  # scale or remove: the ranking stays
 ORDER = ("raw", "repetition penalty", "temperature", "top-k", "top-p", "min-p", "final")
 
 
@@ -128,24 +129,44 @@ def _setting(name: str, config: SamplingConfig) -> str:
     return f"{value:g}"
 
 
-def _summary(name: str, setting: str, applied: bool, probs: Any, previous: Any | None,
-             previous_top: list[Candidate]) -> Stage:
+def _summaries(names: list[str], settings: list[str], applied: list[bool], rows: list[Any]) -> list[Stage]:
+    """Every stage's summary from its scores, in a handful of batched tensor operations.
+
+    One (stages × vocabulary) softmax, top-k, entropy and mask instead of a dozen small operations
+    per stage: on a CPU each small operation costs a thread wake-up, and these views must not slow
+    decoding down (bench/sampling_branch.py).
+    """
     import torch
 
     from playground import runtime
 
-    possible = probs > 0
-    values, ids = probs.topk(TOP_SHOWN)
-    top = [Candidate(int(i), float(p)) for i, p in zip(runtime.to_numpy(ids), runtime.to_numpy(values), strict=True)
-           if p > 0]
-    if previous is None:
-        removed, mass = [], 1.0
-    else:
-        removed = [c for c in previous_top if not bool(possible[c.id])]
-        mass = min(1.0, float(previous[possible].double().sum()))  # float32 sums can exceed 1 by 1e-5
-    logp = torch.where(possible, probs.log(), torch.zeros_like(probs))
-    entropy = float(-(probs * logp).sum()) / math.log(2)
-    return Stage(name, setting, applied, top, removed, int(possible.sum()), mass, max(0.0, entropy))
+    scores = torch.stack(rows)  # (stages, vocab)
+    probs = torch.softmax(scores, dim=-1)
+    possible = scores != float("-inf")
+    kept = possible.sum(dim=-1)
+    entropy = torch.special.entr(probs).sum(dim=-1) / math.log(2)  # entr(0) = 0: removed tokens add nothing
+    mass = (probs[:-1] * possible[1:]).sum(dim=-1)
+    # Sorting the vocabulary is the one costly operation here. Temperature, top-k, top-p and min-p keep
+    # the order of the tokens (they scale or remove), so a stage after them lists the survivors of the
+    # last order-changing stage's top tokens: a top-k per order-changing stage (raw, penalty) only.
+    bases = [n for n, name in enumerate(names) if name not in ORDER_KEEPING]
+    base_of = [max(b for b in bases if b <= n) for n in range(len(names))]
+    top_i = probs[bases].topk(TOP_SHOWN, dim=-1).indices[[bases.index(b) for b in base_of]]
+    top_p = probs.gather(1, top_i)
+    survived = possible[1:].gather(1, top_i[:-1])  # did each of the previous stage's top tokens stay?
+    top_p, top_i, survived = runtime.to_numpy(top_p), top_i.cpu().numpy(), survived.cpu().numpy()
+    kept, entropy, mass = kept.cpu().tolist(), runtime.to_numpy(entropy).tolist(), runtime.to_numpy(mass).tolist()
+    stages = []
+    for n, name in enumerate(names):
+        top = [Candidate(int(i), float(p)) for i, p in zip(top_i[n], top_p[n], strict=True) if p > 0]
+        if n == 0:
+            removed, left = [], 1.0
+        else:
+            previous = stages[-1].top
+            removed = [c for c, stays in zip(previous, survived[n - 1], strict=False) if not stays]
+            left = min(1.0, mass[n - 1])  # float32 sums can exceed 1 by 1e-5
+        stages.append(Stage(name, settings[n], applied[n], top, removed, int(kept[n]), left, max(0.0, entropy[n])))
+    return stages
 
 
 def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, generator: Any | None,
@@ -158,15 +179,13 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
     import torch
 
     scores = logits
-    raw = torch.softmax(logits[0], dim=-1)
-    stages = [_summary("raw", "softmax", True, raw, None, [])]
-    previous = raw
+    names, settings, applied, rows = ["raw"], ["softmax"], [True], [logits[0]]
 
     def skipped(upto: int) -> None:  # the stages generate builds no processor for (setting off)
-        done = {s.name for s in stages}
         for name in ORDER[1:upto]:
-            if name not in done:
-                stages.append(_summary(name, _setting(name, config), False, previous, previous, stages[-1].top))
+            if name not in names:
+                names.append(name), settings.append(_setting(name, config)), applied.append(False)
+                rows.append(rows[-1])
 
     for proc in procs:
         cls = type(proc).__name__
@@ -174,10 +193,8 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
         if name in ORDER:
             skipped(ORDER.index(name))
         scores = proc(input_ids, scores)
-        probs = torch.softmax(scores[0], dim=-1)
-        setting = _setting(name, config) if name in ORDER else ""
-        stages.append(_summary(name, setting, True, probs, previous, stages[-1].top))
-        previous = probs
+        names.append(name), settings.append(_setting(name, config) if name in ORDER else ""), applied.append(True)
+        rows.append(scores[0])
     skipped(len(ORDER) - 1)
     if forced is not None:
         token = forced
@@ -185,9 +202,17 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
         token = int(torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1, generator=generator)[0, 0])
     else:
         token = int(torch.argmax(scores, dim=-1)[0])
+    stages = _summaries(names, settings, applied, rows)
     final = stages[-1]
     stages.append(Stage("final", "sample" if config.do_sample else "argmax", True, final.top, [], final.kept, 1.0,
                         final.entropy_bits))
-    raw_top = [Candidate(c.id, c.prob) for c in stages[0].top[:5]]
-    view = StepView(stages, token, float(previous[token]), float(raw[token]), raw_top, forced=forced is not None)
+    chosen = torch.softmax(torch.stack([logits[0], scores[0]]), dim=-1)[:, token]
+    model_prob, token_prob = runtime_floats(chosen)
+    view = StepView(stages, token, token_prob, model_prob, stages[0].top[:5], forced=forced is not None)
     return token, view
+
+
+def runtime_floats(tensor: Any) -> list[float]:
+    from playground import runtime
+
+    return runtime.to_numpy(tensor).tolist()

@@ -41,6 +41,12 @@ class RunRequest:
     config: SamplingConfig = SamplingConfig()
 
 
+def chat_messages(system: str, user: str) -> list[dict]:
+    """A user message, after a system message when one is given."""
+    return ([{"role": "system", "content": system}] if (system or "").strip() else []) + [
+        {"role": "user", "content": user or ""}]
+
+
 def _keep_cache(key: str, cache: Any) -> None:
     with _guard:
         put_bounded(_caches, key, cache, KV_KEPT)

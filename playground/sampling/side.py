@@ -18,6 +18,7 @@ from playground.generation import models
 from playground.generation.engine import GenerationRequest, prepare
 from playground.sampling import decoder
 from playground.sampling.pipeline import SamplingConfig
+from playground.sampling.runs import chat_messages
 from playground.settings import Settings
 
 MAX_SLOTS = 4
@@ -66,10 +67,8 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
     runs = []
     for slot in slots:
         slot.config().check()
-        messages = ([{"role": "system", "content": slot.system}] if slot.system.strip() else []) + [
-            {"role": "user", "content": user}]
-        prepared = prepare(GenerationRequest(model_id=slot.model_id, messages=messages, max_new_tokens=max_new),
-                           settings)
+        prepared = prepare(GenerationRequest(model_id=slot.model_id, messages=chat_messages(slot.system, user),
+                                             max_new_tokens=max_new), settings)
         loaded = models.load_model(prepared.spec, settings)
         seed = slot.seed if slot.seed is not None else decoder.new_seed()
         with loaded.lock:

@@ -58,16 +58,12 @@ def _tree(state: Tree | None, settings: Settings) -> Tree:
 
 def _request(model_id: str, mode: str, system: str, user: str, raw: str, max_new: float, temperature: float,
              top_k: float, top_p: float, min_p: float, repetition: float, seed: float | None) -> runs.RunRequest:
-    if mode == RAW:
-        messages, prompt = None, raw or ""
-    else:
-        messages = ([{"role": "system", "content": system}] if (system or "").strip() else []) + [
-            {"role": "user", "content": user or ""}]
-        prompt = None
     config = SamplingConfig(temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                                 min_p=float(min_p), repetition_penalty=float(repetition),
-                                 seed=None if seed is None or seed == "" else int(seed))
-    return runs.RunRequest(model_id or catalogue.DEFAULT_MODEL, messages, prompt, int(max_new), config)
+                            min_p=float(min_p), repetition_penalty=float(repetition),
+                            seed=None if seed is None or seed == "" else int(seed))
+    chat = mode != RAW
+    return runs.RunRequest(model_id or catalogue.DEFAULT_MODEL, runs.chat_messages(system, user) if chat else None,
+                           None if chat else raw or "", int(max_new), config)
 
 
 def step_data(branch: Branch, index: int) -> dict:

@@ -89,7 +89,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
             run_btn = gr.Button("Sample", variant="primary", elem_id="smp-run")
         with gr.Column(scale=2):
             max_new = gr.Slider(1, settings.max_new_tokens, value=min(40, settings.max_new_tokens), step=1,
-                                label="max new tokens")
+                                label="max new tokens", elem_id="smp-max-new")
             with gr.Row():
                 temperature = gr.Slider(0, 2.0, value=0.9, step=0.05, label="temperature (0 = greedy)")
                 top_k = gr.Slider(0, 200, value=50, step=1, label="top-k (0 = off)")

@@ -78,7 +78,7 @@ def _rows(cands: Sequence[Candidate], view: Any, chosen: int, cls: str = "") -> 
     for c, data in zip(cands, datas, strict=True):
         mark = " chosen" if c.id == chosen else ""
         out.append(f'<tr class="{cls}{mark}"><td class="smp-t">{_piece(data)}</td><td>{c.id}</td>'
-                   f'<td><span class="smp-bar" style="width:{max(1.0, c.prob * 70):.0f}px"></span>{c.prob:.1%}</td></tr>')
+                   f'<td><span class="smp-bar" style="width:{max(1.0, c.prob * 36):.0f}px"></span>{c.prob:.1%}</td></tr>')
     return "".join(out)
 
 

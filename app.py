@@ -25,6 +25,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Compare tokenizers", "playground.ui.compare"),
     ("Tokenizer lab", "playground.ui.lab"),
     ("Generate", "playground.ui.generation"),
+    ("Sampling", "playground.ui.sampling"),
     ("Inside the model", "playground.ui.inside"),
     ("Embeddings", "playground.ui.embeddings"),
     ("Chat", "playground.ui.chat"),

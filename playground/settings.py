@@ -78,6 +78,7 @@ class Settings:
     lab_max_corpus_bytes: int = 2_000_000  # Tokenizer lab: text one training may read
     lab_max_vocab_size: int = 30_000  # Tokenizer lab: largest vocabulary a visitor may train
     lab_max_trained: int = 6  # Tokenizer lab: trained tokenizers kept per visitor
+    sampling_max_branches: int = 12  # runs and branches kept per visitor in the Sampling tab (oldest dropped)
 
     # Chat
     openai_api_key: str | None = field(default=None, repr=False)
@@ -201,6 +202,7 @@ _HELP = {
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
     "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
     "inside_max_tokens": "tokens shown in the Inside the model tab (attention is n × n per head)",
+    "sampling_max_branches": "runs and branches kept per visitor in the Sampling tab",
     "openai_base_url": "OpenAI-compatible server for the chat tab",
     "lab_max_corpus_bytes": "largest training text in the Tokenizer lab (bytes)",
     "lab_max_vocab_size": "largest vocabulary trained in the Tokenizer lab",

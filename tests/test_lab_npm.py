@@ -13,9 +13,9 @@ import tarfile
 
 import pytest
 
-from playground.pack import npm as pack_npm
 from playground.errors import ModelLoadError
 from playground.lab import session
+from playground.pack import npm as pack_npm
 from playground.tokenization.catalogue import NPM_TOKENIZERS, TOKENIZERS, Family
 
 # Reference ids of "Hello world" (from each model's own Hugging Face tokenizer) and vocabulary sizes.

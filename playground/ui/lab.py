@@ -20,8 +20,8 @@ from playground.lab.train import (
     train,
     unique_name,
 )
-from playground.tokenization.render import render_chips
 from playground.settings import Settings
+from playground.tokenization.render import render_chips
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 GPT4 = "cl100k_base"

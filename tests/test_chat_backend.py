@@ -328,3 +328,13 @@ def test_session_accounts_undo_and_export(fake, settings):
     assert OPERATOR_KEY not in s.export(OPERATOR_KEY) + s.last_request_json(OPERATOR_KEY)
     unpriced = s.add(turn(fake, settings, s.history, "Hello", model="my-local-llama"))
     assert unpriced.cost is None and unpriced.growth_rows()[-1][5] == "no price listed"
+
+
+def test_chat_works_without_a_price_map_and_the_operator_rule_still_holds(fake, settings, tmp_path):
+    """Prices are never a hard dependency: no map means "no price listed", not a failed call."""
+    bare = replace(settings, cache_dir=tmp_path, offline=True)  # no pack, no litellm map, no network
+    result = turn(fake, bare, [], "Hello")
+    assert result.reply and "no price listed" in result.usage.price_source
+    operator = replace(bare, openai_api_key=OPERATOR_KEY)
+    with pytest.raises(ChatError, match="has none"):  # OpenAI's own URL with the server's key: refused unpriced
+        drain(run_turn([], "Hello", TurnOptions(), BackendConfig.of("openai", "gpt-4o"), operator))

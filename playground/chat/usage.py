@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from playground.errors import PlaygroundError
-from playground.prices.data import money, price_map
+from playground.prices.data import PricesUnavailable, money, price_map
 from playground.settings import Settings
 
 FALLBACK_ENCODING = "o200k_base"
@@ -114,7 +114,12 @@ class ModelFacts:
 
 
 def remote_facts(model: str, settings: Settings) -> ModelFacts:
-    pm = price_map(settings)
+    """Prices are never a hard dependency: without a map the call goes on as "no price listed"
+    (and the operator-key rule in `turn` still refuses unpriced OpenAI models)."""
+    try:
+        pm = price_map(settings)
+    except PricesUnavailable as exc:
+        return ModelFacts(None, None, f"no price listed ({exc})", None, "unknown")
     price = pm.lookup(model)
     if price is None:
         return ModelFacts(None, None, f"no price listed for {model!r} in LiteLLM's map", None, "unknown")

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from playground.tokenization.render import render_chips
 from playground.sampling.pipeline import Candidate, Stage, StepView
 from playground.sampling.side import SlotResult, word_diff
 from playground.sampling.tree import Branch, Tree
 from playground.tokenization.encoded import Encoded, char_offsets_from_byte_lengths
+from playground.tokenization.render import render_chips
 from playground.tokenization.visible import byte_segments, visible
 
 STAGE_HELP = {

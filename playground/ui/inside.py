@@ -17,6 +17,7 @@ from playground.generation import catalogue
 from playground.inside import capacity, forward, plots, snippet
 from playground.inside.forward import Inspection
 from playground.settings import Settings
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, stats_markdown
 from playground.ui.generation import model_choices
 
@@ -249,6 +250,7 @@ def register_api(settings: Settings) -> None:
         return forward.inspect_text(model, text, settings, chat=bool(chat), new_tokens=int(new_tokens))
 
     @at_edge
+    @checked
     def attention(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0,
                   layer: int | None = None, head: int | None = None) -> dict:
         """Attention weights of one layer (1-based; default the last) for one head (1-based; default the average over
@@ -263,6 +265,7 @@ def register_api(settings: Settings) -> None:
                 "how": forward.HOW, "notes": view.notes}
 
     @at_edge
+    @checked
     def logit_lens(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0) -> dict:
         """For every layer (0 = embeddings) and position: the top next-token guess read through the final norm and
         the output layer, its probability, the entropy in bits, and the rank of the model's final choice."""
@@ -275,6 +278,7 @@ def register_api(settings: Settings) -> None:
                 "chosen_rank": lens.chosen_rank.tolist(), "notes": view.notes}
 
     @at_edge
+    @checked
     def capacity_api(target: str = next(iter(capacity.GPUS)), measure: bool = False,
                      model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict:
         """KV-cache bytes per token, weight bytes, context window and the longest context that fits on `target`

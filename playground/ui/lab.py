@@ -22,6 +22,7 @@ from playground.lab.train import (
 )
 from playground.settings import Settings
 from playground.tokenization.render import render_chips
+from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
 
 GPT4 = "cl100k_base"
@@ -289,6 +290,7 @@ def register_api(settings: Settings) -> None:
     """The lab's four public endpoints: stateless, JSON in and out (see README, Tokenizer lab)."""
 
     @at_edge
+    @checked
     def train_tokenizer(text: str = "", algorithm: str = "BPE", vocab_size: int = 2000, test_text: str = "",
                         example: str = "") -> dict:
         """Train a tokenizer on `text` (or on the example corpus `example`); returns its vocabulary,
@@ -309,6 +311,7 @@ def register_api(settings: Settings) -> None:
         }
 
     @at_edge
+    @checked
     def merges(text: str, encoding: str = "o200k_base") -> dict:
         """Replay tiktoken's BPE merges for `text`: every step (pair, rank) and the final ids."""
         result = replay.replay(text, encoding)
@@ -318,6 +321,7 @@ def register_api(settings: Settings) -> None:
                             "rank": m.rank} for m in result.merges]}
 
     @at_edge
+    @checked
     def token_tax(tokenizers: list[str], languages: list[str] | None = None) -> dict:
         """Tokens, chars/token, premium over English and a price per language, for each tokenizer."""
         import json
@@ -325,6 +329,7 @@ def register_api(settings: Settings) -> None:
         return json.loads(tax.token_tax(tokenizers or [], settings, languages or None).json())
 
     @at_edge
+    @checked
     def vocab_search(tokenizer: str, mode: str = "longest", query: str = "", limit: int = 50) -> dict:
         """Search a vocabulary by text, id, length or Unicode script, or list its longest tokens."""
         tok = session.tokenizer_for(tokenizer, None, settings)

@@ -11,13 +11,11 @@ read in one pass and the result is the same.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from playground.bounded import put_bounded
+from playground.cache import SharedCache
 from playground.errors import InvalidInput
 from playground.generation import catalogue, models
 from playground.generation.engine import GenerationRequest, prepare
@@ -28,8 +26,7 @@ from playground.settings import Settings
 
 KV_KEPT = 8  # finished branches whose KV cache stays in memory (tens of MB each for a small model)
 
-_caches: OrderedDict[str, Any] = OrderedDict()
-_guard = threading.Lock()
+_caches: SharedCache[str, Any] = SharedCache(KV_KEPT)  # least recently used branch cache goes first
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,15 @@ def chat_messages(system: str, user: str) -> list[dict]:
 
 
 def _keep_cache(key: str, cache: Any) -> None:
-    with _guard:
-        put_bounded(_caches, key, cache, KV_KEPT)
+    _caches.put(key, cache)
 
 
 def _cache_for(key: str) -> Any | None:
-    with _guard:
-        return _caches.get(key)
+    return _caches.get(key)
 
 
 def cached_branches() -> int:
-    with _guard:
-        return len(_caches)
+    return len(_caches)
 
 
 def sample(tree: Tree, request: RunRequest, settings: Settings) -> Iterator[Branch]:

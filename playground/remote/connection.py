@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from playground.errors import InvalidInput, NotAllowed
-from playground.remote.errors import NoApiKey
+from playground.remote.errors import NO_KEY, NoApiKey
 from playground.settings import Settings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-# Sent as the key to servers that need none (Ollama, llama.cpp, vLLM without --api-key):
-# the openai client refuses an empty key.
-NO_KEY = "no-key"
 MAX_KEY_CHARS = 512
 MAX_URL_CHARS = 512
 URL_EXAMPLES = ("http://localhost:11434/v1 (Ollama), http://localhost:8000/v1 (vLLM) or "

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from playground.errors import NotAllowed, PlaygroundError
 
+# Sent as the key to servers that need none (Ollama, llama.cpp, vLLM without --api-key):
+# the openai client refuses an empty key. Here because `redact` must never treat it as a secret.
+NO_KEY = "no-key"
+
 MAX_QUOTED_CHARS = 200
 
 
@@ -69,8 +73,6 @@ def server_message(exc: object, *, strict: bool = False) -> str:
 
 
 def redact(text: str, key: str | None) -> str:
-    from playground.remote.connection import NO_KEY
-
     if key and key != NO_KEY and len(key) >= 4:
         text = text.replace(key, "[redacted key]")
     return text

@@ -88,8 +88,7 @@ def checked(fn: F) -> F:
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn)
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def bind(*args: Any, **kwargs: Any) -> inspect.BoundArguments:
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -101,6 +100,21 @@ def checked(fn: F) -> F:
             except _Mismatch:
                 got = "null" if value is None else type(value).__name__
                 raise InvalidInput(f"`{name}` must be {_name(hint)} (got {got}).") from None
+        return bound
+
+    # Gradio streams a generator function's results; the wrapper must stay one, or gradio would
+    # send the generator object itself as the answer.
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args: Any, **kwargs: Any) -> Any:
+            bound = bind(*args, **kwargs)
+            yield from fn(*bound.args, **bound.kwargs)
+
+        return stream  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = bind(*args, **kwargs)
         return fn(*bound.args, **bound.kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +31,6 @@ SEED_RANGE = 2**31 - 1
 
 def new_seed() -> int:
     return secrets.randbelow(SEED_RANGE)
-
-
-def eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    eos = model.generation_config.eos_token_id
-    if eos is None:
-        eos = tokenizer.eos_token_id
-    return frozenset(eos if isinstance(eos, list) else [eos] if eos is not None else [])
 
 
 @dataclass(eq=False)
@@ -52,12 +46,12 @@ class Decoder:
     reused: int = 0  # prompt/prefix tokens taken from a cache instead of recomputed
     views: list[StepView] = field(default_factory=list)
 
-    def step(self, forced: int | None = None, *, last: bool = False, stop_ids: frozenset[int] = frozenset()) -> StepView:
+    def step(self, forced: int | None = None, *, last: bool = False, stop_ids: AbstractSet[int] = frozenset()) -> StepView:
         """Draw (or take `forced`) one token; unless it is the `last` or a stop token, read it to get
         the next step's logits (the run's cache then covers every id but the last)."""
         return runtime.call(self._step, forced, last, stop_ids)
 
-    def _step(self, forced: int | None, last: bool, stop_ids: frozenset[int]) -> StepView:
+    def _step(self, forced: int | None, last: bool, stop_ids: AbstractSet[int]) -> StepView:
         import torch
 
         with torch.inference_mode():

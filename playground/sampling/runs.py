@@ -19,6 +19,7 @@ from playground.cache import SharedCache
 from playground.errors import InvalidInput
 from playground.generation import catalogue, models
 from playground.generation.engine import GenerationRequest, prepare
+from playground.generation.hooks import eos_ids
 from playground.sampling import decoder
 from playground.sampling.pipeline import SamplingConfig
 from playground.sampling.tree import Branch, NotInVocabulary, Tree
@@ -114,7 +115,7 @@ def continue_from(tree: Tree, branch_id: str, step: int, token: str, settings: S
 
 def _decode(tree: Tree, branch: Branch, run: decoder.Decoder, loaded: models.LoadedModel, n: int,
             forced: int | None = None) -> Iterator[Branch]:
-    stop_ids = decoder.eos_ids(loaded.model, loaded.tokenizer)
+    stop_ids = eos_ids(loaded)
     try:
         for i in range(max(1, n)):
             with loaded.lock:

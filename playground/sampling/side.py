@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from playground.errors import InvalidInput
 from playground.generation import models
 from playground.generation.engine import GenerationRequest, prepare
+from playground.generation.hooks import eos_ids
 from playground.sampling import decoder
 from playground.sampling.pipeline import SamplingConfig
 from playground.sampling.runs import chat_messages
@@ -76,7 +77,7 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
         label = f"{prepared.spec.label} · {slot.config().label()} · seed {seed}"
         if slot.system.strip():
             label += f" · system: {slot.system.strip()[:40]}"
-        runs.append((loaded, run, decoder.eos_ids(loaded.model, loaded.tokenizer), prepared.max_new_tokens,
+        runs.append((loaded, run, eos_ids(loaded), prepared.max_new_tokens,
                      SlotResult(label)))
     while not all(r[4].done for r in runs):
         for loaded, run, stop_ids, limit, result in runs:

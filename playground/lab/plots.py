@@ -49,9 +49,13 @@ def tax_figure(rows: Sequence[TaxRow]):
             hovertemplate="%{x}: %{y:.2f}× English (%{customdata} tokens)<extra>" + tokenizer + "</extra>",
         )
     fig.add_hline(y=1.0, line_dash="dot", line_color="#57606a")
+    # The axis is sized by the data, with headroom, and the legend sits above the plot area: a
+    # legend laid over the top of the plot (or plotly's tight autorange) hid the tallest bar's top.
+    tallest = max((r.premium for r in rows), default=1.0)
     fig.update_layout(
-        height=400, barmode="group", margin={"l": 50, "r": 20, "t": 40, "b": 100},
-        legend={"orientation": "h", "y": 1.15}, yaxis={"title": "tokens, × the English sentence"},
+        height=420, barmode="group", margin={"l": 50, "r": 20, "t": 20, "b": 100},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        yaxis={"title": "tokens, × the English sentence", "range": [0, max(tallest, 1.0) * 1.08]},
         xaxis={"tickangle": -35},
     )
     return fig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from playground.lab.tax import TaxRow
 from playground.lab.train import CurvePoint
@@ -10,7 +11,7 @@ from playground.lab.train import CurvePoint
 COLOURS = {"BPE": "#0969da", "WordPiece": "#cf222e", "Unigram": "#1a7f37"}
 
 
-def compression_figure(points: Sequence[CurvePoint]):
+def compression_figure(points: Sequence[CurvePoint]) -> Any:  # a plotly Figure (plotly is untyped)
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -35,7 +36,7 @@ def compression_figure(points: Sequence[CurvePoint]):
     return fig
 
 
-def tax_figure(rows: Sequence[TaxRow]):
+def tax_figure(rows: Sequence[TaxRow]) -> Any:
     """Premium over English per language, one bar group per tokenizer."""
     import plotly.graph_objects as go
 

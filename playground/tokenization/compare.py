@@ -227,7 +227,7 @@ def compare(text: str, names: list[str], settings: Settings, *, add_special_toke
     for name in names:
         label = name
         try:
-            spec = catalogue.resolve(name, allow_custom=settings.allow_custom_models)
+            spec = catalogue.resolve(name, allow_custom=bool(settings.allow_custom_models))
             label = spec.label
             result = tokenize_text(text, name, settings, add_special_tokens=add_special_tokens)
             rows.append(Row(spec.id, label, result, cached_behaviour(result.tokenizer)))

@@ -12,6 +12,7 @@ import hashlib
 import io
 import tarfile
 
+import numpy as np
 import pytest
 
 from playground.errors import ModelLoadError
@@ -66,6 +67,8 @@ def test_offline_tokenizers_are_what_their_labels_say(settings, spec_id):
     assert tok.vocab_size == size and tok.family is family is spec.family
     assert dict(zip(specials, tok.token_strings(list(specials)), strict=True)) == specials
     assert next(iter(specials)) in tok.special_ids  # the first one named is a control token, shown as such
+    slow_way = np.array([len(b) for b in tok.token_bytes(range(tok.vocab_size))])
+    assert np.array_equal(tok.byte_lengths(), slow_way)  # the per-id table, built without the bytes
     text = "Héllo wörld 😀 東京 don't"
     encoded = tok.encode(text, add_special_tokens=False)
     assert (encoded.ends <= len(text)).all() and (encoded.starts[1:] >= encoded.starts[:-1]).all()

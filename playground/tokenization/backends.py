@@ -313,3 +313,34 @@ class HFTokenizer(Tokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         text: str = self.hf.decode(list(ids), skip_special_tokens=False)
         return text
+
+    def byte_lengths(self) -> np.ndarray:
+        """Bytes per token id, as `len(token_bytes([i])[0])` for every id, computed from the lengths
+        alone: the vocabulary comes in one call and no bytes are built (Gemma 3 has 262k tokens)."""
+        if self._byte_lengths is None:
+            strings = [""] * self.vocab_size
+            for token, token_id in self._with_special.get_vocab(with_added_tokens=True).items():
+                if 0 <= token_id < self.vocab_size:
+                    strings[token_id] = token
+            lengths = np.fromiter(map(self._length_rule(), strings), dtype=np.int64, count=len(strings))
+            for token_id in self.special_ids:
+                if 0 <= token_id < self.vocab_size:
+                    lengths[token_id] = len(strings[token_id].encode("utf-8"))
+            self._byte_lengths = lengths
+        return self._byte_lengths
+
+    def _length_rule(self) -> Callable[[str], int]:
+        """`len(self._piece_bytes(i, piece))` for a non-special piece, without building the bytes."""
+        if self.family is Family.BYTE_BPE:
+            stand_ins = frozenset(_byte_decoder())
+            return lambda piece: len(piece) if stand_ins.issuperset(piece) else len(piece.encode("utf-8"))
+        if self.family in (Family.SP_BPE, Family.SP_UNIGRAM):
+            def sentencepiece(piece: str) -> int:
+                if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+                    return 1
+                return len(piece.encode("utf-8")) - 2 * piece.count("▁")  # '▁' is 3 bytes, a space 1
+
+            return sentencepiece
+        if self.family is Family.WORDPIECE:
+            return lambda piece: len(piece.encode("utf-8")) - (2 if piece.startswith("##") else 0)
+        return lambda piece: len(piece.encode("utf-8"))

@@ -52,9 +52,12 @@ def tax_figure(rows: Sequence[TaxRow]) -> Any:
     fig.add_hline(y=1.0, line_dash="dot", line_color="#57606a")
     # The axis is sized by the data, with headroom, and the legend sits above the plot area: a
     # legend laid over the top of the plot (or plotly's tight autorange) hid the tallest bar's top.
+    # The top margin leaves the page's label for the chart (top left) clear of the legend: about
+    # three long tokenizer names fit in a legend row.
     tallest = max((r.premium for r in rows), default=1.0)
+    legend_rows = -(-len(dict.fromkeys(r.tokenizer for r in rows)) // 3)
     fig.update_layout(
-        height=420, barmode="group", margin={"l": 50, "r": 20, "t": 20, "b": 100},
+        height=420 + 22 * legend_rows, barmode="group", margin={"l": 50, "r": 20, "t": 36 + 22 * legend_rows, "b": 100},
         legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
         yaxis={"title": "tokens, × the English sentence", "range": [0, max(tallest, 1.0) * 1.08]},
         xaxis={"tickangle": -35},

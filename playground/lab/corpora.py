@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from playground.errors import InputTooLarge, InvalidInput
 
@@ -40,9 +41,10 @@ _lock = threading.Lock()
 
 
 @cache
-def udhr() -> dict:
+def udhr() -> dict[str, Any]:
     """The token-tax data file: title, source, licence and one sentence per language."""
-    return json.loads((DATA_DIR / "udhr_article1.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((DATA_DIR / "udhr_article1.json").read_text(encoding="utf-8"))
+    return data
 
 
 @cache

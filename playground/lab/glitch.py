@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from playground import runtime
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from playground.generation.models import LoadedModel
 
 REPEAT_PROMPT = 'Repeat this text exactly, and nothing else: "{token}"'
 REPEAT_NEW_TOKENS = 16
@@ -35,7 +39,7 @@ class Candidate:
     repeated: bool | None = None  # did the answer contain the token's text?
 
 
-def _model(settings: Settings):
+def _model(settings: Settings) -> LoadedModel:
     from playground.generation import catalogue, models
 
     # Loading is torch work too: it runs on the torch thread (cached after the first call).
@@ -55,9 +59,10 @@ def embedding_norms(settings: Settings) -> np.ndarray:
 
 def robust_z(values: np.ndarray) -> np.ndarray:
     """(x − median) / (1.4826 · MAD): a z-score that a few extreme values cannot hide behind."""
-    median = np.median(values)
-    mad = np.median(np.abs(values - median)) * 1.4826
-    return (values - median) / (mad if mad > 0 else 1.0)
+    median = float(np.median(values))
+    mad = float(np.median(np.abs(values - median))) * 1.4826
+    z: np.ndarray = (values - median) / (mad if mad > 0 else 1.0)
+    return z
 
 
 def candidates(settings: Settings, count: int = 8) -> list[Candidate]:
@@ -92,7 +97,8 @@ def repeat_test(candidate: Candidate, settings: Settings, max_new_tokens: int = 
         with torch.inference_mode():
             out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                         pad_token_id=tok.pad_token_id or tok.eos_token_id)
-        return tok.decode(out[0, inputs["input_ids"].shape[1]:].tolist(), skip_special_tokens=True)
+        answer: str = tok.decode(out[0, inputs["input_ids"].shape[1]:].tolist(), skip_special_tokens=True)
+        return answer
 
     with loaded.lock:  # behind any generation running on this model (see generation/engine.py)
         answer = runtime.call(generate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from playground.lab.tax import TaxRow
 from playground.lab.train import CurvePoint
@@ -10,7 +11,7 @@ from playground.lab.train import CurvePoint
 COLOURS = {"BPE": "#0969da", "WordPiece": "#cf222e", "Unigram": "#1a7f37"}
 
 
-def compression_figure(points: Sequence[CurvePoint]):
+def compression_figure(points: Sequence[CurvePoint]) -> Any:  # a plotly Figure (plotly is untyped)
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -35,7 +36,7 @@ def compression_figure(points: Sequence[CurvePoint]):
     return fig
 
 
-def tax_figure(rows: Sequence[TaxRow]):
+def tax_figure(rows: Sequence[TaxRow]) -> Any:
     """Premium over English per language, one bar group per tokenizer."""
     import plotly.graph_objects as go
 
@@ -49,9 +50,16 @@ def tax_figure(rows: Sequence[TaxRow]):
             hovertemplate="%{x}: %{y:.2f}× English (%{customdata} tokens)<extra>" + tokenizer + "</extra>",
         )
     fig.add_hline(y=1.0, line_dash="dot", line_color="#57606a")
+    # The axis is sized by the data, with headroom, and the legend sits above the plot area: a
+    # legend laid over the top of the plot (or plotly's tight autorange) hid the tallest bar's top.
+    # The top margin leaves the page's label for the chart (top left) clear of the legend: about
+    # three long tokenizer names fit in a legend row.
+    tallest = max((r.premium for r in rows), default=1.0)
+    legend_rows = -(-len(dict.fromkeys(r.tokenizer for r in rows)) // 3)
     fig.update_layout(
-        height=400, barmode="group", margin={"l": 50, "r": 20, "t": 40, "b": 100},
-        legend={"orientation": "h", "y": 1.15}, yaxis={"title": "tokens, × the English sentence"},
+        height=420 + 22 * legend_rows, barmode="group", margin={"l": 50, "r": 20, "t": 36 + 22 * legend_rows, "b": 100},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        yaxis={"title": "tokens, × the English sentence", "range": [0, max(tallest, 1.0) * 1.08]},
         xaxis={"tickangle": -35},
     )
     return fig

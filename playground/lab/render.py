@@ -49,7 +49,7 @@ def replay_html(replay: Replay) -> str:
     return f'<div class="merge-trees">{summary}<div class="mt-row">{"".join(pieces)}</div></div>'
 
 
-def replay_rows(replay: Replay) -> list[list]:
+def replay_rows(replay: Replay) -> list[list[object]]:
     """The merges in the order they happen: step, pair, result, rank."""
     return [[m.step, bytes_text(m.left), bytes_text(m.right), bytes_text(m.left + m.right), m.rank]
             for m in replay.merges]

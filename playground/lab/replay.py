@@ -11,6 +11,7 @@ check that the final pieces are exactly what `encode_ordinary` returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from playground.errors import InputTooLarge, InvalidInput
 
@@ -56,7 +57,7 @@ class Replay:
         return [node.rank for piece in self.pieces for node in piece.roots]
 
 
-def _encoding(name: str):
+def _encoding(name: str) -> Any:
     import tiktoken
 
     if name not in ENCODINGS:
@@ -66,14 +67,15 @@ def _encoding(name: str):
     return tiktoken.get_encoding(name)
 
 
-def _rank(encoding, data: bytes) -> int | None:
+def _rank(encoding: Any, data: bytes) -> int | None:
     try:
-        return encoding.encode_single_token(data)
+        rank: int = encoding.encode_single_token(data)
+        return rank
     except KeyError:
         return None
 
 
-def replay_piece(encoding, piece: str, index: int, first_step: int) -> tuple[PieceReplay, list[Merge]]:
+def replay_piece(encoding: Any, piece: str, index: int, first_step: int) -> tuple[PieceReplay, list[Merge]]:
     data = piece.encode("utf-8")
     parts = [Node(bytes([b]), encoding.encode_single_token(bytes([b]))) for b in data]  # every byte is a token
     merges: list[Merge] = []
@@ -108,7 +110,8 @@ def replay(text: str, encoding_name: str = "o200k_base") -> Replay:
     # The split pattern is a private attribute, but the one tiktoken itself uses to encode:
     # the tests compare the replay with `encode_ordinary`, so a change would show.
     pieces_text = regex.findall(encoding._pat_str, text)
-    pieces, merges = [], []
+    pieces: list[PieceReplay] = []
+    merges: list[Merge] = []
     for index, piece in enumerate(pieces_text):
         replayed, steps = replay_piece(encoding, piece, index, len(merges) + 1)
         pieces.append(replayed)

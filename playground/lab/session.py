@@ -37,27 +37,17 @@ def tokenizer_for(name: str, store: Store | None, settings: Settings) -> Tokeniz
         raise InvalidInput("Pick a tokenizer.")
     if name.startswith(TRAINED):
         return get_trained(name, store).view()
-    from playground.tokenization.catalogue import NPM_TOKENIZERS, resolve
+    from playground.tokenization.catalogue import resolve
     from playground.tokenization.load import tokenizer as load_tokenizer
 
-    npm = {spec.id: spec for spec in NPM_TOKENIZERS}
-    if name in npm:
-        from playground.pack import npm as pack_npm
-
-        return pack_npm.load_tokenizer(npm[name], settings)
-    return load_tokenizer(resolve(name, allow_custom=settings.allow_custom_models), settings)
+    return load_tokenizer(resolve(name, allow_custom=bool(settings.allow_custom_models)), settings)
 
 
 def choices(settings: Settings) -> list[tuple[str, str]]:
-    """(label, id) for the lab's pickers: the catalogue, then the pack's npm entries."""
-    from playground.pack import npm as pack_npm
-    from playground.tokenization.catalogue import NPM_TOKENIZERS
+    """(label, id) for the lab's pickers: the app's tokenizer catalogue."""
     from playground.tokenization.load import choices as catalogue_choices
 
-    npm = [(f"{'' if pack_npm.has_entry(settings, s.ref) else '⚠ '}{s.label} — "
-            f"{'offline pack (npm)' if pack_npm.has_entry(settings, s.ref) else 'not built: python -m playground.pack build'}",
-            s.id) for s in NPM_TOKENIZERS]
-    return catalogue_choices(settings) + npm
+    return catalogue_choices(settings)
 
 
 def pipeline_of(name: str, store: Store | None, settings: Settings) -> Any:
@@ -69,7 +59,7 @@ def pipeline_of(name: str, store: Store | None, settings: Settings) -> Any:
     if hf is None:
         raise InvalidInput(f"{tokenizer.spec.label} is a tiktoken encoding: its pipeline is one regex split and "
                            "byte-level BPE, with no normalizer or post-processor. See 'Replay merges' for it, or "
-                           "pick a Hugging Face tokenizer (MiniLM, SmolLM2) or one you trained.")
+                           "pick a Hugging Face tokenizer (MiniLM, SmolLM2, Gemma 3) or one you trained.")
     return hf.backend_tokenizer
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from playground.errors import InvalidInput, PlaygroundError
 from playground.lab.corpora import udhr
 from playground.settings import Settings
+from playground.tokenization.backends import Tokenizer
 
 MAX_TAX_TOKENIZERS = 8
 
@@ -62,7 +63,7 @@ def languages() -> list[tuple[str, str]]:
     return [(f"{s['language']} ({s['script']})", s["lang"]) for s in udhr()["sentences"]]
 
 
-def _priced(tokenizer: object, n_tokens: int, settings: Settings) -> tuple[str, float | None, float | None]:
+def _priced(tokenizer: Tokenizer, n_tokens: int, settings: Settings) -> tuple[str, float | None, float | None]:
     """A model this tokenizer serves, what the sentence costs there, and the context share."""
     from playground.prices.costs import cost_rows
 

@@ -56,7 +56,7 @@ def pipeline(algorithm: Algorithm, vocab_size: int) -> tuple[RustTokenizer, Any]
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
+        trainer: trainers.Trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     elif algorithm is Algorithm.WORDPIECE:
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -125,7 +125,12 @@ class Trained:
 
     def merge_ids(self) -> list[tuple[int, int, int]]:
         """The merges as (left id, right id, merged id), for drawing them through the token interface."""
-        ids = self.rust.token_to_id
+        def ids(token: str) -> int:
+            found = self.rust.token_to_id(token)
+            if found is None:  # every piece of a learned merge, and its result, is in the vocabulary
+                raise ValueError(f"merge piece {token!r} is not in the trained vocabulary")
+            return found
+
         return [(ids(a), ids(b), ids(a + b)) for a, b in self.merges()]
 
 

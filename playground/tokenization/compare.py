@@ -29,10 +29,18 @@ MAX_TOKENIZERS = 12
 PRESETS: dict[str, tuple[str, ...]] = {
     "Offline set (works with no network)": (
         "r50k_base", "cl100k_base", "o200k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen", "qwen3.5",
+        "mistralai/Mistral-7B-v0.1", "google/gemma-3-1b-it", "meta-llama/Meta-Llama-3-8B", "deepseek-ai/DeepSeek-V3",
+        "Qwen/Qwen3-0.6B",
     ),
     "The classic comparison (needs the Hub)": catalogue.CLASSIC_COMPARISON,
-    "OpenAI generations": ("r50k_base", "cl100k_base", "o200k_base"),
+    "OpenAI generations": ("r50k_base", "p50k_base", "cl100k_base", "o200k_base"),
 }
+# What a page load compares: one or two of each family, each quick to load (Gemma 3's 262k
+# vocabulary takes seconds to load the first time, so it waits until a visitor picks it).
+QUICK_PICK: tuple[str, ...] = (
+    "r50k_base", "cl100k_base", "o200k_base", "minilm", "HuggingFaceTB/SmolLM2-135M-Instruct", "qwen",
+    "mistralai/Mistral-7B-v0.1",
+)
 
 
 @dataclass(frozen=True)
@@ -219,7 +227,7 @@ def compare(text: str, names: list[str], settings: Settings, *, add_special_toke
     for name in names:
         label = name
         try:
-            spec = catalogue.resolve(name, allow_custom=settings.allow_custom_models)
+            spec = catalogue.resolve(name, allow_custom=bool(settings.allow_custom_models))
             label = spec.label
             result = tokenize_text(text, name, settings, add_special_tokens=add_special_tokens)
             rows.append(Row(spec.id, label, result, cached_behaviour(result.tokenizer)))
@@ -233,11 +241,11 @@ def compare(text: str, names: list[str], settings: Settings, *, add_special_toke
 
 
 def default_choices(settings: Settings) -> list[str]:
-    """What the tab compares before the visitor picks: the tokenizers already on this machine
+    """What the tab compares before the visitor picks: the quick ones already on this machine
     (offline pack, Hub cache), so a page load never downloads anything; on a fresh Space,
-    where nothing is local yet, OpenAI's three encodings (small files, fetched once)."""
-    local = [s.id for s in catalogue.TOKENIZERS
-             if locate(s, settings).where in {"offline pack", "Hub cache"}]
+    where nothing is local yet, OpenAI's encodings (small files, fetched once)."""
+    local = [name for name in QUICK_PICK
+             if locate(catalogue.get(name), settings).where in {"offline pack", "Hub cache"}]
     return (local or list(PRESETS["OpenAI generations"]))[:MAX_TOKENIZERS]
 
 

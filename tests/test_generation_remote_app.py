@@ -97,7 +97,7 @@ def test_the_tab_keeps_the_session_after_a_failure(shared_app, fake):
     def tab_run(prompt_tokens: bool):
         return client.predict("compatible", "fake-model", "", "", prompt_tokens, "HuggingFaceTB/SmolLM2-135M-Instruct",
                               "Chat template", "", "hi 🙂 there", "", 32, "Greedy (always the most likely token)", 0.7, 0.95, 50, 1.0, 42, "probability",
-                              api_name="/generation_view")
+                              api_name="/generation_server_view")
 
     fake.fail("die")  # the stream dies (no prompt-token call first, which would take the fault)
     with pytest.raises(AppError, match="broke in the middle"):
@@ -117,7 +117,7 @@ def test_the_server_backend_in_a_browser(shared_app, browser, fake):
         page.get_by_role("tab", name="Generate").click()
         page.locator("#gen-backend").get_by_text("OpenAI-compatible server").click()
         page.locator("#gen-server-model input").fill("fake-model")
-        page.locator("#gen-run").click()
+        page.locator("#gen-run-server").click()
         status = page.locator("#gen-status")
         status.get_by_text("Stop reason").wait_for(timeout=60_000)
         assert "finished the answer" in status.inner_text()
@@ -127,5 +127,45 @@ def test_the_server_backend_in_a_browser(shared_app, browser, fake):
         chips.nth(1).hover()
         assert chips.nth(1).locator(".tip").is_visible()
         screenshot(page, "generation-server")
+        box = page.locator("#gen-user textarea")  # submitting presses the server's Generate button, not the local one
+        box.fill("Enter works")
+        box.press("Shift+Enter")  # a multi-line box submits on Shift+Enter
+        page.wait_for_function("() => document.querySelector('#gen-output textarea').value === 'You said: Enter works'",
+                               timeout=30_000)
+    finally:
+        context.close()
+
+
+def test_sampling_branches_from_the_servers_top5(shared_app, fake):
+    """Issue 13 on a serving engine: a run, then a branch from one of the server's alternatives, one session."""
+    client = gradio_client(shared_app[0])
+    chips, status, tree, branch, step = client.predict(
+        "compatible", "fake-model", "", "", "Chat template", "", "hi there", "", 20, 0.0, 50, 1.0, 0.0, 1.0, 42,
+        api_name="/sample_server")
+    assert branch["value"] == "b1" and "4 tokens" in status and chips.count('class="gtok') == 4  # a Dropdown update
+    chips, status, tree, branch, step = client.predict("b1", 1, "#2", "", api_name="/continue_server")
+    assert branch["value"] == "b2" and "from b1 at step 1" in status and step == 1
+    assert fake.requests[-1]["body"]["messages"][-1] == {"role": "assistant", "content": "You alt1"}
+    assert "You alt1and the end." in tree and "b1" in tree
+
+
+@pytest.mark.browser
+def test_server_branching_in_a_browser(shared_app, browser, fake):
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    page = context.new_page()
+    try:
+        page.goto(shared_app[0], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Sampling").click()
+        page.get_by_text("On a serving engine: branch from a server's top-5").click()
+        page.locator("#smp-srv-model input").fill("fake-model")
+        page.locator("#smp-srv-run").click()
+        chips = page.locator("#smp-server-chips .gtok")
+        page.locator("#smp-srv-status").get_by_text("done").wait_for(timeout=60_000)  # the run's end resets the step
+        chips.nth(1).click()  # that step's top-5 become the choices
+        page.locator("#smp-srv-alt").get_by_text("alt2").click()
+        page.locator("#smp-srv-continue").click()
+        page.locator("#smp-srv-status").get_by_text("from b1 at step 1").wait_for(timeout=60_000)
+        assert "b2" in page.locator("#smp-srv-tree").inner_text()
+        screenshot(page, "sampling-server")
     finally:
         context.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -149,6 +148,8 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                              lines=5, visible=False, max_length=settings.max_input_chars, elem_id="gen-raw")
             with gr.Row():
                 run_btn = gr.Button("Generate", variant="primary", elem_id="gen-run")
+                # Its own button and queue: a server run waits on the network, never behind local generations.
+                server_btn = gr.Button("Generate", variant="primary", elem_id="gen-run-server", visible=False)
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="gen-stop")
                 to_raw = gr.Button("Edit the rendered prompt as raw", size="sm")
         with gr.Column(scale=2):
@@ -202,21 +203,15 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         return threading.Event()
 
     @at_edge
-    def run(kind: str, server_model_value: str, url: str, key: str, want_prompt: bool, model_id: str,
-            mode_value: str, system_value: str, user_value: str, raw_value: str, max_new_value: float,
-            decoding_value: str, temperature_value: float, top_p_value: float, top_k_value: float,
-            repetition_value: float, seed_value: float | str | None, by_prob: str, stop: threading.Event | None,
-            session_spent: float,
+    def run(model_id: str, mode_value: str, system_value: str, user_value: str, raw_value: str,
+            max_new_value: float, decoding_value: str, temperature_value: float, top_p_value: float,
+            top_k_value: float, repetition_value: float, seed_value: float | str | None, by_prob: str,
+            stop: threading.Event | None,
             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008 - gradio's idiom
         request = build_request(model_id, mode_value, system_value, user_value, raw_value, max_new_value,
                                 decoding_value, temperature_value, top_p_value, top_k_value, repetition_value,
                                 seed_value)
         stop = stop or threading.Event()
-        server = server_config(kind, server_model_value, url, key)
-        if server is not None:
-            yield from run_remote(request, server, bool(want_prompt), by_prob == "probability", stop,
-                                  session_spent or 0.0)
-            return
         first = _prompt_outputs(request)
         spec = catalogue.get(request.model_id, allow_custom=bool(settings.allow_custom_models))
         loading = spec.id not in models.loaded_ids()
@@ -237,9 +232,17 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                                          limit=settings.max_view_tokens),
                    last_steps: (spec.id, update.steps, None)}
 
-    def run_remote(request: GenerationRequest, server: BackendConfig, want_prompt: bool, by_prob: bool,
-                   stop: threading.Event, session_spent: float) -> Iterator[dict[Any, Any]]:
-        """The same outputs from a server's logprobs; a failure leaves the page as it was before."""
+    @at_edge
+    def run_remote(kind: str, server_model_value: str, url: str, key: str, want_prompt: bool, *values: Any) -> Any:
+        """The same outputs from a server's logprobs; a failure leaves the rest of the session as it was."""
+        *request_values, by_prob_value, stop_value, session_spent = values
+        request = build_request(*request_values)
+        server = server_config(kind, server_model_value, url, key)
+        if server is None:
+            raise InvalidInput("Pick a server backend (OpenAI or an OpenAI-compatible server) first.")
+        stop = stop_value or threading.Event()
+        session_spent = session_spent or 0.0
+        by_prob = by_prob_value == "probability"
         yield {**_prompt_outputs(request, server), output: "", stats: "", status: "Asking the server…",
                chips: generated_html([], None, by_probability=True, limit=1)}
         if stop.is_set():
@@ -252,14 +255,14 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
             if not update.finished and now - last < UPDATE_EVERY_S:
                 continue
             last = now
-            out: dict[Any, Any] = {output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
-                   chips: generated_html(update.steps, update.tokens, by_probability=by_prob,
-                                         limit=settings.max_view_tokens),
-                   prompt_view: remote_render.prompt_html(update.prompt, update.tokens, update.server,
-                                                          limit=settings.max_view_tokens),
-                   prompt_ids: ids_text(update.prompt_ids) if update.prompt_ids else "",
-                   notes: "\n".join(f"⚠ {n}" for n in update.notes), code: redact(update.code, server.api_key),
-                   last_steps: (None, update.steps, update.tokens)}
+            out: dict[Any, Any] = {
+                output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
+                chips: generated_html(update.steps, update.tokens, by_probability=by_prob, limit=settings.max_view_tokens),
+                prompt_view: remote_render.prompt_html(update.prompt, update.tokens, update.server,
+                                                       limit=settings.max_view_tokens),
+                prompt_ids: ids_text(update.prompt_ids) if update.prompt_ids else "",
+                notes: "\n".join(f"⚠ {n}" for n in update.notes), code: redact(update.code, server.api_key),
+                last_steps: (None, update.steps, update.tokens)}
             if update.finished and update.operator_key:
                 out[spent] = session_spent + (update.cost_usd or 0.0)
             yield out
@@ -283,6 +286,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         remote = spec.kind is not BackendKind.LOCAL
         note = f"{spec.note} {SERVER_NOTE}" if remote else ""
         return {server_box: gr.update(visible=remote), model: gr.update(visible=not remote),
+                run_btn: gr.update(visible=not remote), server_btn: gr.update(visible=remote),
                 prompt_tokens: gr.update(visible=spec.kind is BackendKind.COMPATIBLE),
                 server_model: gr.update(choices=list(spec.models), value=spec.default_model),
                 server_note: gr.update(value=note, visible=remote), to_raw: gr.update(visible=not remote)}
@@ -298,18 +302,28 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     server_inputs = [backend, server_model, base_url, api_key]
     prompt_outputs = [prompt_view, prompt_ids, code, notes]
     gr.on(None, preview, [*server_inputs, *inputs], prompt_outputs, api_name="generation_preview",
-          api_visibility="undocumented", trigger_mode="always_last", show_progress="minimal", concurrency_limit=4, concurrency_id="gen-preview")
+          api_visibility="undocumented", trigger_mode="always_last", show_progress="minimal", concurrency_limit=4,
+          concurrency_id="gen-preview")
     mode.change(lambda m: {chat_box: gr.update(visible=m == CHAT), raw: gr.update(visible=m == RAW)}, mode,
                 [chat_box, raw], api_name="generation_mode", api_visibility="undocumented", queue=False)
     decoding.change(lambda d: gr.update(visible=d == SAMPLING), decoding, sampling_box,
                     api_name="generation_decoding", api_visibility="undocumented", queue=False)
-    gr.on([run_btn.click, user.submit], arm, stop_state, stop_state, api_name="generation_arm",
-          api_visibility="undocumented", queue=False).then(
-        run, [*server_inputs, prompt_tokens, *inputs, colour, stop_state, spent],
-        [*prompt_outputs, output, chips, status, stats, last_steps, spent],
+    run_btn.click(arm, stop_state, stop_state, api_name="generation_arm", api_visibility="undocumented",
+                  queue=False).then(
+        run, [*inputs, colour, stop_state], [*prompt_outputs, output, chips, status, stats, last_steps],
         api_name="generation_view", api_visibility="undocumented",
-        concurrency_limit=settings.generation_concurrency + REMOTE_AT_ONCE, concurrency_id="generation")
-    backend.change(switch_backend, backend, [server_box, model, prompt_tokens, server_model, server_note, to_raw],
+        concurrency_limit=settings.generation_concurrency, concurrency_id="generation")
+    server_btn.click(arm, stop_state, stop_state, api_name="generation_server_arm", api_visibility="undocumented",
+                     queue=False).then(
+        run_remote, [*server_inputs, prompt_tokens, *inputs, colour, stop_state, spent],
+        [*prompt_outputs, output, chips, status, stats, last_steps, spent],
+        api_name="generation_server_view", api_visibility="undocumented",
+        concurrency_limit=REMOTE_AT_ONCE, concurrency_id="generation-server")
+    # Enter in the message box presses whichever Generate button the backend shows.
+    user.submit(None, js="() => { for (const id of ['gen-run', 'gen-run-server']) { const b = document.getElementById(id);"
+                " if (b && b.offsetParent !== null) { b.click(); return; } } }")
+    backend.change(switch_backend, backend, [server_box, model, run_btn, server_btn, prompt_tokens, server_model,
+                                             server_note, to_raw],
                    api_name="generation_backend", api_visibility="undocumented", queue=False)
     # Stop sets this visitor's event: the running generation ends after the current token and still
     # reports its stop reason and stats; a request still waiting in the queue starts and ends at once.

@@ -24,8 +24,7 @@ from playground.ui.api_types import checked
 from playground.ui.common import at_edge
 
 API_UPDATE_EVERY_S = 0.5  # /generate's partial results: often enough to notice a client that left
-# Server runs wait on the network, not on this machine's device: they do not queue behind local
-# generations (those still take a device slot each inside the engine).
+# Server runs in the tab at once: they wait on the network, not on this machine's device.
 REMOTE_AT_ONCE = 8
 
 
@@ -102,5 +101,7 @@ def register_api(settings: Settings) -> None:
                 yield api_result(update)
         raise GenerationFailed("The generation ended without a final result. Try again.")
 
-    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency + REMOTE_AT_ONCE,
+    # One endpoint, one queue: a server run through the API waits with the local ones (the tab's server
+    # runs have their own queue, REMOTE_AT_ONCE wide).
+    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency,
            concurrency_id="generation")

@@ -94,8 +94,12 @@ def check(request: GenerationRequest, config: BackendConfig, settings: Settings)
         raise InvalidInput(f"seed must be a whole number from 0 to {2**32 - 1:,} (it is {request.seed}).")
 
 
-def request_kwargs(request: GenerationRequest, config: BackendConfig) -> tuple[str, dict[str, Any], list[str]]:
-    """Which API (`"chat"` or `"completions"`), its arguments, and notes on settings not sent."""
+def request_kwargs(request: GenerationRequest, config: BackendConfig, *, echo: bool = True,
+                   continue_final: bool = False) -> tuple[str, dict[str, Any], list[str]]:
+    """Which API (`"chat"` or `"completions"`), its arguments, and notes on settings not sent.
+
+    `continue_final`: the last message is the start of the assistant's answer, to be continued (vLLM's
+    `continue_final_message`; OpenAI's chat API has no such prefill)."""
     kwargs: dict[str, Any] = {"model": config.model}
     extra: dict[str, Any] = {}
     notes: list[str] = []
@@ -104,10 +108,18 @@ def request_kwargs(request: GenerationRequest, config: BackendConfig) -> tuple[s
         kwargs["messages"] = request.messages
         kwargs["logprobs"], kwargs["top_logprobs"] = True, TOP
         token_arg = "max_completion_tokens" if config.kind is BackendKind.OPENAI else "max_tokens"
+        if continue_final:
+            if config.kind is BackendKind.OPENAI:
+                raise InvalidInput("OpenAI's chat API cannot continue an answer from a given start (it has no "
+                                   "assistant prefill). Branch with 'Raw prompt' (the completions API, e.g. "
+                                   "gpt-3.5-turbo-instruct) or on a vLLM server.")
+            extra["continue_final_message"], extra["add_generation_prompt"] = True, False
     else:
         api = "completions"
         kwargs["prompt"] = request.prompt
-        kwargs["logprobs"], kwargs["echo"] = TOP, True
+        kwargs["logprobs"] = TOP
+        if echo:
+            kwargs["echo"] = True
         token_arg = "max_tokens"
     kwargs[token_arg] = request.max_new_tokens
     if request.do_sample:
@@ -142,17 +154,21 @@ def code(api: str, base_url: str, kwargs: dict[str, Any]) -> str:
 
 def generate_remote(request: GenerationRequest, config: BackendConfig, settings: Settings, *,
                     stop: threading.Event | None = None, want_prompt: bool = True, session_spent: float = 0.0,
-                    ledger: SpendLedger = OPERATOR_SPEND) -> Iterator[RemoteUpdate]:
-    """Stream one generation from a server (see the module docstring). Raises `PlaygroundError`s."""
+                    ledger: SpendLedger = OPERATOR_SPEND, continue_final: bool = False,
+                    tokens: ServerTokens | None = None) -> Iterator[RemoteUpdate]:
+    """Stream one generation from a server (see the module docstring). Raises `PlaygroundError`s.
+
+    `continue_final` continues the last (assistant) message; `tokens` gathers the token bytes of
+    several runs in one place (the Sampling tab's branches share it)."""
     check(request, config, settings)
     connection = resolve_connection(config, settings)
     facts = usage.remote_facts(config.model, settings)
     counter = usage.counter_for(config.model, settings)
     prompt_count = (counter.prompt_tokens(request.messages) if request.messages is not None
                     else counter.text_tokens(request.prompt or ""))
-    api, kwargs, notes = request_kwargs(request, config)
+    api, kwargs, notes = request_kwargs(request, config, echo=want_prompt, continue_final=continue_final)
     probe = want_prompt and api == "chat" and config.kind is BackendKind.COMPATIBLE
-    if api == "chat" and not probe:
+    if api == "chat" and not probe and want_prompt:
         notes.append(f"{connection.base_url}'s chat API does not return the prompt's tokens"
                      + (" (OpenAI's never does): " if config.kind is BackendKind.OPENAI else ": ")
                      + "use 'Raw prompt' (the completions API with echo) to see them.")
@@ -170,7 +186,7 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
     view = conversation.request_view(config.kind.value, connection.base_url, kwargs, connection.key_source)
     snippet = code(api, connection.base_url, kwargs)
     run = _Run(connection.base_url, notes=notes)
-    tokens = ServerTokens()
+    tokens = tokens if tokens is not None else ServerTokens()
 
     def update(finished: bool, cost: float | None = None) -> RemoteUpdate:
         return RemoteUpdate(

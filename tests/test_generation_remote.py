@@ -242,3 +242,17 @@ def test_token_bytes_spelled_by_openai():
     assert token_data("x", [240, 159]) == b"\xf0\x9f"
     assert token_data(" caf\u00e9") == " café".encode()
     assert math.isclose(fake_prob(0), 0.9)
+
+
+def test_the_prompt_token_call_is_paid_for_too(fake, settings):
+    """On the operator's key, the one-token prompt_logprobs call counts toward the caps like the stream."""
+    from fake_openai_server import fake_prompt_tokens
+
+    s, ledger = operator(settings, fake), SpendLedger()
+    out = final(generate_remote(chat_request(), BackendConfig.of("compatible", "gpt-4o-mini"), s, ledger=ledger))
+    facts = remote_facts("gpt-4o-mini", settings)
+    prompt = fake_prompt_tokens(MESSAGES)
+    stream = prompt * facts.input_per_token + len(ANSWER.split()) * facts.output_per_token
+    probe = prompt * facts.input_per_token + 1 * facts.output_per_token
+    assert len(fake.requests) == 2 and out.prompt is not None
+    assert out.cost_usd == pytest.approx(stream + probe) and ledger.spent == pytest.approx(stream + probe)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -77,6 +77,7 @@ class _Run:
     raw: str = ""  # all text a completions stream sent, the echoed prompt included
     finish: str | None = None
     usage: tuple[int, int] | None = None
+    probe_usage: tuple[int, int] | None = None  # the one-token prompt_logprobs call, paid for too
     started: float = field(default_factory=time.perf_counter)
     first_at: float | None = None
     last_at: float | None = None
@@ -202,7 +203,7 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
     with hold as reservation, _translated(connection, config.model, settings) as state:
         try:
             if probe:
-                run.prompt = _probe_prompt(client, kwargs, run, tokens)
+                run.prompt = _probe_prompt(client, kwargs, run, tokens, prompt_count)
             run.started = time.perf_counter()  # time to first token counts from the generating call
             stream = _open(client, api, kwargs, run)
             state["answering"] = True
@@ -228,6 +229,8 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
             run.notes.append(f"No usage from {run.server}: tokens counted with {counter.label}.")
         cost = usage.call_usage(facts, prompt_used, completion, "api" if run.usage else "counted",
                                 None if run.usage else counter.label).cost
+        if run.probe_usage is not None and cost is not None:  # the prompt-token call read the prompt once more
+            cost += usage.call_usage(facts, *run.probe_usage, "api", None).cost or 0.0
         if reservation is not None:
             reservation.settle(cost or 0.0)
         elif connection.operator_key and cost:
@@ -238,8 +241,6 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
 def _translated(connection: Connection, model: str, settings: Settings) -> AbstractContextManager[dict[str, bool]]:
     """openai and transport errors as `BackendError`s naming the server; before the answer started, the
     usual message for the error; after, that the stream broke."""
-    from contextlib import contextmanager
-
     import openai
 
     @contextmanager
@@ -299,7 +300,8 @@ def _open(client: Any, api: str, kwargs: dict[str, Any], run: _Run) -> Any:
     return stream
 
 
-def _probe_prompt(client: Any, kwargs: dict[str, Any], run: _Run, tokens: ServerTokens) -> list[PromptToken] | None:
+def _probe_prompt(client: Any, kwargs: dict[str, Any], run: _Run, tokens: ServerTokens,
+                  counted_prompt: int) -> list[PromptToken] | None:
     """The prompt's tokens from vLLM's `prompt_logprobs` (not offered on a stream): one token, no stream."""
     import openai
 
@@ -314,6 +316,8 @@ def _probe_prompt(client: Any, kwargs: dict[str, Any], run: _Run, tokens: Server
         run.notes.append(f"{run.server} does not offer the prompt's tokens (vLLM's prompt_logprobs): it refused "
                          f"them (400{': ' + said if said else ''}).")
         return None
+    run.probe_usage = ((response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage is not None
+                       else (counted_prompt, 1))
     extra = response.model_extra or {}
     found = extra.get("prompt_logprobs")
     if not found:

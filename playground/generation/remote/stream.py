@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -40,13 +40,11 @@ from playground.generation.remote.logprobs import (
 )
 from playground.generation.request import GenerationRequest, GenerationUpdate, TokenStep, _check_parameters, _check_text
 from playground.remote.client import openai_client
-from playground.remote.connection import Connection
-from playground.remote.errors import BackendError, server_message, translate_error
+from playground.remote.errors import BackendError, server_message, translating
 from playground.remote.spend import OPERATOR_SPEND, Hold, SpendLedger
 from playground.settings import Settings
 
 FINISH = {"stop": "eos", "length": "max_new_tokens", "stopped": "stopped"}
-TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11"}
 
 
 @dataclass(frozen=True)
@@ -200,7 +198,7 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
     client = openai_client(connection, settings, timeout=settings.chat_timeout_s, max_retries=1)
     # The reservation is held from before the first yield to the end: any way out (an error, the
     # reader closing this generator) gives it back unless the call was settled.
-    with hold as reservation, _translated(connection, config.model, settings) as state:
+    with hold as reservation, translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
         try:
             if probe:
                 run.prompt = _probe_prompt(client, kwargs, run, tokens, prompt_count)
@@ -238,33 +236,7 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
         yield update(True, cost)
 
 
-def _translated(connection: Connection, model: str, settings: Settings) -> AbstractContextManager[dict[str, bool]]:
-    """openai and transport errors as `BackendError`s naming the server; before the answer started, the
-    usual message for the error; after, that the stream broke."""
-    import openai
-
-    @contextmanager
-    def translating() -> Iterator[dict[str, bool]]:
-        state = {"answering": False}
-        try:
-            yield state
-        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            if not state["answering"]:
-                raise translate_error(exc, connection, model, settings.chat_timeout_s) from None
-            raise _broken(connection) from None
-        except openai.APIError as exc:
-            raise translate_error(exc, connection, model, settings.chat_timeout_s) from None
-        except Exception as exc:  # noqa: BLE001 - transport errors while reading the stream
-            if type(exc).__module__.split(".")[0] not in TRANSPORT_MODULES:
-                raise
-            raise _broken(connection) from None
-
-    return translating()
-
-
-def _broken(connection: Connection) -> BackendError:
-    return BackendError(f"The connection to {connection.base_url} broke in the middle of the answer: generate again. "
-                        "Everything else in this session is as it was.")
+BROKEN_HINT = "Generate again: everything else in this session is as it was."
 
 
 def _without(create: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], run: _Run) -> Any:

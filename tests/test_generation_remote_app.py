@@ -6,6 +6,8 @@ pointing at the loopback fake server, which speaks the real logprobs formats and
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 import remote_support
 from conftest import launch_app, screenshot, stop_app
@@ -29,6 +31,17 @@ def shared_app(server):
     })
     yield url, log_path
     stop_app(proc)
+
+
+@contextmanager
+def page_at(browser, url: str, height: int):
+    context = browser.new_context(viewport={"width": 1400, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        yield page
+    finally:
+        context.close()
 
 
 def generate(client, **kw):
@@ -110,10 +123,7 @@ def test_the_tab_keeps_the_session_after_a_failure(shared_app, fake):
 
 @pytest.mark.browser
 def test_the_server_backend_in_a_browser(shared_app, browser, fake):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(shared_app[0], wait_until="domcontentloaded")
+    with page_at(browser, shared_app[0], 1000) as page:
         page.get_by_role("tab", name="Generate").click()
         page.locator("#gen-backend").get_by_text("OpenAI-compatible server").click()
         page.locator("#gen-server-model input").fill("fake-model")
@@ -132,8 +142,6 @@ def test_the_server_backend_in_a_browser(shared_app, browser, fake):
         box.press("Shift+Enter")  # a multi-line box submits on Shift+Enter
         page.wait_for_function("() => document.querySelector('#gen-output textarea').value === 'You said: Enter works'",
                                timeout=30_000)
-    finally:
-        context.close()
 
 
 def test_sampling_branches_from_the_servers_top5(shared_app, fake):
@@ -151,10 +159,7 @@ def test_sampling_branches_from_the_servers_top5(shared_app, fake):
 
 @pytest.mark.browser
 def test_server_branching_in_a_browser(shared_app, browser, fake):
-    context = browser.new_context(viewport={"width": 1400, "height": 1200})
-    page = context.new_page()
-    try:
-        page.goto(shared_app[0], wait_until="domcontentloaded")
+    with page_at(browser, shared_app[0], 1200) as page:
         page.get_by_role("tab", name="Sampling").click()
         page.get_by_text("On a serving engine: branch from a server's top-5").click()
         page.locator("#smp-srv-model input").fill("fake-model")
@@ -167,5 +172,3 @@ def test_server_branching_in_a_browser(shared_app, browser, fake):
         page.locator("#smp-srv-status").get_by_text("from b1 at step 1").wait_for(timeout=60_000)
         assert "b2" in page.locator("#smp-srv-tree").inner_text()
         screenshot(page, "sampling-server")
-    finally:
-        context.close()

@@ -6,6 +6,13 @@ assertions, and fails on demand: 401, 403, 404, 429, 500, a timeout (it sleeps l
 client waits), a stream that dies in the middle, a stream without usage, a slow stream, a 502
 whose body is not OpenAI-shaped ("leaky").
 
+Logprobs as real servers send them (`fake_logprobs`): chat completions with `logprobs` /
+`top_logprobs` (per streamed chunk and whole), the legacy `POST /v1/completions` with `logprobs`
+and `echo`, and vLLM's `prompt_logprobs` (refused on a stream, as vLLM does). `server.lacks` names
+what this server is missing, for the tests of servers that are: "logprobs" (sent silently without
+them, as many servers do), "logprobs_400" (refused), "prompt_logprobs" and "echo" (refused, as
+OpenAI refuses them).
+
 Its "model" is deterministic so tests can assert exact figures: it remembers a name only if
 the request carries it ("Hi, I'm Sam" … "What's my name?"), each word of the answer is one
 token, and a prompt costs `fake_prompt_tokens(messages)` tokens.
@@ -22,6 +29,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_logprobs as lp
+
 NAME = re.compile(r"\b(?:I'm|I am|my name is)\s+([A-Z][a-z]+)", re.IGNORECASE)
 FAILURES = {"401", "403", "404", "429", "500", "timeout", "die", "no_usage", "reject_stream_options", "leaky",
             "slow"}
@@ -34,6 +43,9 @@ ERRORS = {
     "429": (429, "rate_limit_exceeded", "Rate limit reached for requests"),
     "500": (500, "server_error", "The server had an error while processing your request."),
 }
+
+
+CONTINUATION = "and the end."  # vLLM's continue_final_message: the assistant's start, continued
 
 
 def fake_prompt_tokens(messages: list[dict]) -> int:
@@ -65,6 +77,7 @@ class FakeOpenAI:
 
     def __init__(self, sleep_s: float = 3.0):
         self.requests: list[dict] = []
+        self.lacks: set[str] = set()  # see the module docstring
         self._failures: list[str] = []
         self._lock = threading.Lock()
         self.sleep_s = sleep_s  # how long "timeout" sleeps
@@ -88,6 +101,7 @@ class FakeOpenAI:
         with self._lock:
             self._failures.clear()
             self.requests.clear()
+            self.lacks.clear()
 
     def _next_failure(self) -> str | None:
         with self._lock:
@@ -126,7 +140,8 @@ def _handler(server: FakeOpenAI):
             body = json.loads(self.rfile.read(length) or b"{}")
             with server._lock:
                 server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            if self.path.rstrip("/") != "/v1/chat/completions":
+            route = self.path.rstrip("/")
+            if route not in {"/v1/chat/completions", "/v1/completions"}:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
             failure = server._next_failure()
@@ -148,9 +163,15 @@ def _handler(server: FakeOpenAI):
                 self._json(400, {"error": {"message": "Unrecognized request argument supplied: stream_options",
                                            "type": "invalid_request_error"}})
                 return
+            if self._refused(body):
+                return
+            if route == "/v1/completions":
+                self._completion(body, failure)
+                return
             messages = body.get("messages", [])
             limit = body.get("max_completion_tokens") or body.get("max_tokens") or 10_000
-            words = fake_answer(messages).split(" ")
+            continuing = body.get("continue_final_message") and messages and messages[-1]["role"] == "assistant"
+            words = (CONTINUATION if continuing else fake_answer(messages)).split(" ")
             finish = "length" if len(words) > limit else "stop"
             words = words[:limit]
             usage = {"prompt_tokens": fake_prompt_tokens(messages), "completion_tokens": len(words),
@@ -161,8 +182,9 @@ def _handler(server: FakeOpenAI):
                 self._json(200, {
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
                     "choices": [{"index": 0, "finish_reason": finish,
-                                 "message": {"role": "assistant", "content": " ".join(words)}}],
-                    "usage": usage,
+                                 "message": {"role": "assistant", "content": " ".join(words)},
+                                 "logprobs": self._chat_logprobs(body, " ".join(words))}],
+                    "usage": usage, **self._prompt_logprobs(body, messages),
                 })
 
         def _stream(self, model: str, words: list[str], finish: str, usage: dict, body: dict,
@@ -177,6 +199,7 @@ def _handler(server: FakeOpenAI):
                         "choices": choices, "usage": usage_}
 
             self._event(chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))
+            entries = (self._chat_logprobs(body, " ".join(words)) or {}).get("content")
             for i, word in enumerate(words):
                 if failure == "die" and i == max(1, len(words) // 2):
                     self.wfile.flush()
@@ -186,13 +209,118 @@ def _handler(server: FakeOpenAI):
                 if failure == "slow":
                     time.sleep(0.05)  # time for a test to press Stop or leave mid-answer
                 text = word if i == 0 else " " + word
-                self._event(chunk([{"index": 0, "delta": {"content": text}, "finish_reason": None}]))
+                choice: dict = {"index": 0, "delta": {"content": text}, "finish_reason": None}
+                if entries is not None:  # this word's tokens (an emoji is two byte pieces: one chunk each)
+                    mine = [{k: v for k, v in e.items() if k != "word"} for e in entries if e["word"] == i]
+                    for e in mine[:-1]:
+                        self._event(chunk([{"index": 0, "delta": {"content": ""}, "finish_reason": None,
+                                            "logprobs": {"content": [e], "refusal": None}}]))
+                    choice["logprobs"] = {"content": mine[-1:], "refusal": None}
+                self._event(chunk([choice]))
             self._event(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))
             wants_usage = (body.get("stream_options") or {}).get("include_usage") and failure != "no_usage"
             if wants_usage:
                 self._event(chunk([], usage))
             self._write(b"data: [DONE]\n\n")
             self._write(b"")  # the terminating zero-length chunk
+
+        def _refused(self, body: dict) -> bool:
+            """Answer 400 to what this server lacks (the messages real servers send), or to vLLM's rule."""
+            lacks = server.lacks
+            refusals = [
+                ("logprobs_400" in lacks and body.get("logprobs"), "logprobs is not supported for this model"),
+                ("prompt_logprobs" in lacks and "prompt_logprobs" in body,
+                 "Unrecognized request argument supplied: prompt_logprobs"),
+                ("echo" in lacks and body.get("echo") and body.get("logprobs") is not None,
+                 "Setting 'echo' and 'logprobs' at the same time is not supported for this model."),
+                (body.get("stream") and body.get("prompt_logprobs"),
+                 "`prompt_logprobs` are not available when `stream=True`."),  # vLLM's own rule
+            ]
+            for hit, message in refusals:
+                if hit:
+                    self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    return True
+            return False
+
+        def _chat_logprobs(self, body: dict, answer: str) -> dict | None:
+            if not body.get("logprobs") or "logprobs" in server.lacks:
+                return None
+            content = []
+            for w, word in enumerate(answer.split(" ")):
+                for data in lp.split_tokens(word if w == 0 else " " + word):
+                    content.append({**lp.chat_entry(data, len(content), body.get("top_logprobs") or 0), "word": w})
+            if not body.get("stream"):
+                for e in content:
+                    e.pop("word")
+            return {"content": content, "refusal": None}
+
+        def _prompt_logprobs(self, body: dict, messages: list[dict]) -> dict:
+            if not body.get("prompt_logprobs"):
+                return {}
+            tokens = lp.split_tokens(lp.render_chat(messages))
+            out: dict = {"prompt_logprobs": lp.prompt_logprobs(tokens, body["prompt_logprobs"])}
+            if body.get("return_token_ids"):
+                out["prompt_token_ids"] = [lp.token_id(t) for t in tokens]
+            return out
+
+        def _completion(self, body: dict, failure: str | None) -> None:
+            """The legacy completions API: " and so on." after any prompt, with logprobs and echo."""
+            prompt = body.get("prompt") or ""
+            limit = body.get("max_tokens") or 16
+            answer = lp.split_tokens(" and so on, 🙂 forever.")
+            finish = "length" if len(answer) > limit else "stop"
+            answer = answer[:limit]
+            top = body.get("logprobs")
+            prompt_tokens = lp.split_tokens(prompt)
+            usage = {"prompt_tokens": len(prompt_tokens), "completion_tokens": len(answer),
+                     "total_tokens": len(prompt_tokens) + len(answer)}
+            if "logprobs" in server.lacks:
+                top = None
+
+            def choice(text: str, logprobs: dict | None, finish_: str | None) -> dict:
+                return {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": finish_}
+
+            pieces: list[tuple[str, dict | None]] = []
+            if body.get("echo"):
+                pieces.append((prompt, None if top is None else lp.completion_logprobs(prompt_tokens, 0, 0, top, True)))
+            offset = len(prompt)
+            pending = b""
+            for k, data in enumerate(answer):
+                pending += data
+                try:  # a piece of an emoji: no text until the character is whole
+                    text, pending = pending.decode("utf-8"), b""
+                except UnicodeDecodeError:
+                    text = ""
+                pieces.append((text, None if top is None else lp.completion_logprobs([data], k, offset, top)))
+                offset += len(text)
+            if not body.get("stream"):
+                merged = None
+                if top is not None:
+                    merged = {key: [v for _, p in pieces for v in (p or {}).get(key, [])]
+                              for key in ("tokens", "token_logprobs", "top_logprobs", "text_offset")}
+                self._json(200, {"id": "cmpl-fake", "object": "text_completion", "created": 0,
+                                 "model": body.get("model"), "usage": usage,
+                                 "choices": [choice("".join(t for t, _ in pieces), merged, finish)]})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            base = {"id": "cmpl-fake", "object": "text_completion", "created": 0, "model": body.get("model")}
+            for k, (text, logprobs) in enumerate(pieces):
+                if failure == "die" and k == len(pieces) // 2:
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if failure == "slow":
+                    time.sleep(0.05)
+                self._event({**base, "choices": [choice(text, logprobs, None)]})
+            self._event({**base, "choices": [choice("", None, finish)]})
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self._event({**base, "choices": [], "usage": usage})
+            self._write(b"data: [DONE]\n\n")
+            self._write(b"")
 
         def _event(self, payload: dict) -> None:
             self._write(f"data: {json.dumps(payload)}\n\n".encode())

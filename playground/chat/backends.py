@@ -19,7 +19,7 @@ from playground.generation.catalogue import MODELS as LOCAL_MODELS
 from playground.remote import connection as remote
 from playground.remote.client import openai_client
 from playground.remote.connection import Connection
-from playground.remote.errors import redact, server_message, translate_error
+from playground.remote.errors import redact, server_message, translating
 from playground.settings import Settings
 
 __all__ = ["Connection", "redact", "resolve_connection", "stream_local", "stream_remote"]
@@ -126,36 +126,24 @@ def stream_remote(config: BackendConfig, connection: Connection, messages: list[
     # Built per call, never shared: it holds this visitor's key. Short explicit timeout, one retry.
     client = openai_client(connection, settings, timeout=settings.chat_timeout_s, max_retries=1)
     kwargs = request_kwargs(config, messages, params)
-    answering = False
     try:
-        try:
-            stream = client.chat.completions.create(**kwargs)
-        except openai.BadRequestError as exc:
-            if "stream_options" not in server_message(exc):
-                raise
-            # Older compatible servers reject stream_options; usage is then counted instead.
-            kwargs.pop("stream_options")
-            stream = client.chat.completions.create(**kwargs)
-        answering = True  # from here on, a broken connection broke an answer, not a connect
-        with stream:
-            yield from _events(stream, stop)
-    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        if not answering:
-            raise translate_error(exc, connection, config.model, settings.chat_timeout_s) from None
-        raise _broken(connection) from None
-    except openai.APIError as exc:
-        raise translate_error(exc, connection, config.model, settings.chat_timeout_s) from None
-    except Exception as exc:  # noqa: BLE001 - transport errors while reading the stream
-        if type(exc).__module__.split(".")[0] not in {"httpx", "httpx2", "httpcore", "h11"}:
-            raise
-        raise _broken(connection) from None
+        with translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
+            try:
+                stream = client.chat.completions.create(**kwargs)
+            except openai.BadRequestError as exc:
+                if "stream_options" not in server_message(exc):
+                    raise
+                # Older compatible servers reject stream_options; usage is then counted instead.
+                kwargs.pop("stream_options")
+                stream = client.chat.completions.create(**kwargs)
+            state["answering"] = True  # from here on, a broken connection broke an answer, not a connect
+            with stream:
+                yield from _events(stream, stop)
     finally:
         client.close()
 
 
-def _broken(connection: Connection) -> BackendError:
-    return BackendError(f"The connection to {connection.base_url} broke in the middle of the answer. Nothing was "
-                        "added to the conversation: send again.")
+BROKEN_HINT = "Nothing was added to the conversation: send again."
 
 
 def request_kwargs(config: BackendConfig, messages: list[dict], params: ChatParams) -> dict:

@@ -33,15 +33,20 @@ def _prob_colour(prob: float) -> str:
     return f"hsl({prob * 120:.0f},75%,80%)"
 
 
+def _id(token_id: int) -> str:
+    # Below zero: a server that names tokens by text only (a chat API's logprobs): no id to show.
+    return str(token_id) if token_id >= 0 else "–"
+
+
 def _tip(step: TokenStep, view: Any) -> str:
     rows = []
     datas = view.token_bytes([t for t, _, _ in step.top])
     for (token_id, _, prob), data in zip(step.top, datas, strict=True):
         chosen = ' class="chosen"' if token_id == step.id else ""
-        rows.append(f"<tr{chosen}><td>{pieces_html(data) or '∅'}</td><td>{token_id}</td>"
+        rows.append(f"<tr{chosen}><td>{pieces_html(data) or '∅'}</td><td>{_id(token_id)}</td>"
                     f'<td><span class="bar" style="width:{max(1, prob * 60):.0f}px"></span> {prob:.1%}</td></tr>')
     if step.id not in {t for t, _, _ in step.top}:
-        rows.append(f'<tr class="chosen"><td>{pieces_html(view.token_bytes([step.id])[0])}</td><td>{step.id}</td>'
+        rows.append(f'<tr class="chosen"><td>{pieces_html(view.token_bytes([step.id])[0])}</td><td>{_id(step.id)}</td>'
                     f"<td>{step.prob:.2%} (sampled)</td></tr>")
     head = "<tr><th>top 5 at this step</th><th>id</th><th>probability</th></tr>"
     return f'<span class="tip"><table>{head}{"".join(rows)}</table></span>'
@@ -60,7 +65,7 @@ def generated_html(steps: Sequence[TokenStep], spec_view: Any, *, by_probability
         text = escape(visible(data.decode("utf-8"))) if step.special else pieces_html(data)
         chips.append(
             f'<span class="{cls}"{style} data-id="{step.id}" data-prob="{step.prob:.4f}">'
-            f'<span class="t">{text or "∅"}</span><span class="m">{step.id} · {step.prob:.0%}</span>'
+            f'<span class="t">{text or "∅"}</span><span class="m">{_id(step.id)} · {step.prob:.0%}</span>'
             f"{_tip(step, spec_view)}</span>"
         )
     legend = ('<div class="legend">Colour = the model\'s probability for the token it produced: '

@@ -7,6 +7,9 @@ OpenAI-shaped body, so a server aimed at something private cannot read it back t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from playground.errors import NotAllowed, PlaygroundError
 
 # Sent as the key to servers that need none (Ollama, llama.cpp, vLLM without --api-key):
@@ -14,6 +17,7 @@ from playground.errors import NotAllowed, PlaygroundError
 NO_KEY = "no-key"
 
 MAX_QUOTED_CHARS = 200
+TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11"}  # errors of a stream read mid-answer
 
 
 class RemoteError(PlaygroundError):
@@ -118,3 +122,29 @@ def translate_error(exc: Exception, connection, model: str, timeout_s: float) ->
     if status is not None:
         return BackendError(f"{where} answered with an error ({status}).{suffix}", status)
     return BackendError(f"The call to {where} failed ({type(exc).__name__}): retry.")
+
+
+def broken(connection, what_now: str) -> BackendError:
+    return BackendError(f"The connection to {connection.base_url} broke in the middle of the answer. {what_now}")
+
+
+@contextmanager
+def translating(connection, model: str, timeout_s: float, what_now: str) -> Iterator[dict[str, bool]]:
+    """Around one streamed call: openai and transport errors become `BackendError`s naming the server.
+    Before the answer started (set `state["answering"]` once it has), the usual message for the
+    error; after, that the stream broke, and `what_now`."""
+    import openai
+
+    state = {"answering": False}
+    try:
+        yield state
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        if not state["answering"]:
+            raise translate_error(exc, connection, model, timeout_s) from None
+        raise broken(connection, what_now) from None
+    except openai.APIError as exc:
+        raise translate_error(exc, connection, model, timeout_s) from None
+    except Exception as exc:  # noqa: BLE001 - transport errors while reading the stream
+        if type(exc).__module__.split(".")[0] not in TRANSPORT_MODULES:
+            raise
+        raise broken(connection, what_now) from None

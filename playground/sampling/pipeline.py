@@ -154,18 +154,21 @@ def _summaries(names: list[str], settings: list[str], applied: list[bool], rows:
     top_i = probs[bases].topk(TOP_SHOWN, dim=-1).indices[[bases.index(b) for b in base_of]]
     top_p = probs.gather(1, top_i)
     survived = possible[1:].gather(1, top_i[:-1])  # did each of the previous stage's top tokens stay?
-    top_p, top_i, survived = runtime.to_numpy(top_p), top_i.cpu().numpy(), survived.cpu().numpy()
-    kept, entropy, mass = kept.cpu().tolist(), runtime.to_numpy(entropy).tolist(), runtime.to_numpy(mass).tolist()
-    stages = []
+    top_probs, top_ids, stayed = runtime.to_numpy(top_p), top_i.cpu().numpy(), survived.cpu().numpy()
+    kept_n: list[int] = kept.cpu().tolist()
+    entropies: list[float] = runtime.to_numpy(entropy).tolist()
+    masses: list[float] = runtime.to_numpy(mass).tolist()
+    stages: list[Stage] = []
     for n, name in enumerate(names):
-        top = [Candidate(int(i), float(p)) for i, p in zip(top_i[n], top_p[n], strict=True) if p > 0]
+        top = [Candidate(int(i), float(p)) for i, p in zip(top_ids[n], top_probs[n], strict=True) if p > 0]
         if n == 0:
             removed, left = [], 1.0
         else:
             previous = stages[-1].top
-            removed = [c for c, stays in zip(previous, survived[n - 1], strict=False) if not stays]
-            left = min(1.0, mass[n - 1])  # float32 sums can exceed 1 by 1e-5
-        stages.append(Stage(name, settings[n], applied[n], top, removed, int(kept[n]), left, max(0.0, entropy[n])))
+            removed = [c for c, stays in zip(previous, stayed[n - 1], strict=False) if not stays]
+            left = min(1.0, masses[n - 1])  # float32 sums can exceed 1 by 1e-5
+        stages.append(Stage(name, settings[n], applied[n], top, removed, int(kept_n[n]), left,
+                            max(0.0, entropies[n])))
     return stages
 
 
@@ -184,7 +187,9 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
     def skipped(upto: int) -> None:  # the stages generate builds no processor for (setting off)
         for name in ORDER[1:upto]:
             if name not in names:
-                names.append(name), settings.append(_setting(name, config)), applied.append(False)
+                names.append(name)
+                settings.append(_setting(name, config))
+                applied.append(False)
                 rows.append(rows[-1])
 
     for proc in procs:
@@ -193,7 +198,9 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
         if name in ORDER:
             skipped(ORDER.index(name))
         scores = proc(input_ids, scores)
-        names.append(name), settings.append(_setting(name, config) if name in ORDER else ""), applied.append(True)
+        names.append(name)
+        settings.append(_setting(name, config) if name in ORDER else "")
+        applied.append(True)
         rows.append(scores[0])
     skipped(len(ORDER) - 1)
     if forced is not None:
@@ -215,4 +222,4 @@ def apply(procs: Any, config: SamplingConfig, input_ids: Any, logits: Any, gener
 def runtime_floats(tensor: Any) -> list[float]:
     from playground import runtime
 
-    return runtime.to_numpy(tensor).tolist()
+    return [float(x) for x in runtime.to_numpy(tensor).tolist()]

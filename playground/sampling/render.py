@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from playground.generation.view import generated_html
 from playground.sampling.pipeline import Candidate, Stage, StepView
+from playground.sampling.server import ServerBranch
 from playground.sampling.side import SlotResult, word_diff
 from playground.sampling.tree import Branch, Tree
 from playground.tokenization.encoded import Encoded, char_offsets_from_byte_lengths
@@ -108,12 +110,13 @@ def step_html(branch: Branch, index: int, view: Any) -> str:
     return f'<div class="smp">{head}<div class="smp-stages">{cards}</div></div>'
 
 
-def _ppl(branch: Branch) -> str:
+def _ppl(branch: Any) -> str:
     ppl = branch.perplexity
     return "—" if ppl is None or math.isinf(ppl) else f"{ppl:.2f}"
 
 
-def tree_html(tree: Tree, current: str | None) -> str:
+def tree_html(tree: Tree[Any], current: str | None) -> str:
+    """The session's branches (local ones, or a serving engine's: the same fields)."""
     if not tree.branches:
         return '<div class="empty">Runs and branches of this session are listed here.</div>'
     rows = []
@@ -130,6 +133,16 @@ def tree_html(tree: Tree, current: str | None) -> str:
     head = ("<tr><th>branch</th><th>split off</th><th>tokens</th><th>total log-prob</th><th>perplexity</th>"
             "<th>text</th></tr>")
     return f'<table class="smp-tree">{head}{"".join(rows)}</table>'
+
+
+def server_chips(branch: ServerBranch, limit: int) -> str:
+    """A server branch's tokens as the Generate tab draws them (hover: the server's top-5); click one to branch."""
+    if not branch.steps:
+        return (f'<div class="empty">{escape(branch.server or "The server")} sent no tokens with logprobs for '
+                f"{escape(branch.id)} (see the notes): there is nothing to branch from.</div>")
+    head = (f'<div class="smp-head">Branch <b>{escape(branch.id)}</b> on {escape(branch.server)} · '
+            f"{escape(branch.model)} · click a token to branch from it</div>")
+    return head + generated_html(branch.steps, branch.tokens, by_probability=True, limit=limit)
 
 
 def _diff_html(base: str, other: str) -> str:

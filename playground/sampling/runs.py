@@ -33,13 +33,13 @@ _caches: SharedCache[str, Any] = SharedCache(KV_KEPT)  # least recently used bra
 @dataclass(frozen=True)
 class RunRequest:
     model_id: str
-    messages: list[dict] | None = None  # chat-template mode
+    messages: list[dict[str, str]] | None = None  # chat-template mode
     prompt: str | None = None  # raw mode
     max_new_tokens: int = 48
     config: SamplingConfig = SamplingConfig()
 
 
-def chat_messages(system: str, user: str) -> list[dict]:
+def chat_messages(system: str, user: str) -> list[dict[str, str]]:
     """A user message, after a system message when one is given."""
     return ([{"role": "system", "content": system}] if (system or "").strip() else []) + [
         {"role": "user", "content": user or ""}]
@@ -57,7 +57,7 @@ def cached_branches() -> int:
     return len(_caches)
 
 
-def sample(tree: Tree, request: RunRequest, settings: Settings) -> Iterator[Branch]:
+def sample(tree: Tree[Branch], request: RunRequest, settings: Settings) -> Iterator[Branch]:
     """A new run at the root of the tree; yields the branch after every token."""
     request.config.check()
     prepared = prepare(GenerationRequest(model_id=request.model_id, messages=request.messages, prompt=request.prompt,
@@ -95,12 +95,12 @@ def parse_token(text: str, loaded: models.LoadedModel) -> int:
     return int(ids[0])
 
 
-def continue_from(tree: Tree, branch_id: str, step: int, token: str, settings: Settings) -> Iterator[Branch]:
+def continue_from(tree: Tree[Branch], branch_id: str, step: int, token: str, settings: Settings) -> Iterator[Branch]:
     """A new branch: the parent's first `step` tokens, then `token`, then sampling with the same settings."""
     parent = tree.get(branch_id)
     parent.step(int(step))  # a step beyond the run fails here, with the run's length
     step = int(step)
-    spec = catalogue.get(parent.model_id, allow_custom=settings.allow_custom_models)
+    spec = catalogue.get(parent.model_id, allow_custom=bool(settings.allow_custom_models))
     loaded = models.load_model(spec, settings)
     forced = parse_token(token, loaded)
     prefix = parent.prompt_ids + parent.tokens[:step]
@@ -113,7 +113,7 @@ def continue_from(tree: Tree, branch_id: str, step: int, token: str, settings: S
     yield from _decode(tree, branch, run, loaded, parent.max_new - step, forced)
 
 
-def _decode(tree: Tree, branch: Branch, run: decoder.Decoder, loaded: models.LoadedModel, n: int,
+def _decode(tree: Tree[Branch], branch: Branch, run: decoder.Decoder, loaded: models.LoadedModel, n: int,
             forced: int | None = None) -> Iterator[Branch]:
     stop_ids = eos_ids(loaded)
     try:

@@ -46,7 +46,7 @@ class SlotResult:
     done: bool = False
 
 
-PRESETS: dict[str, list[dict]] = {
+PRESETS: dict[str, list[dict[str, float]]] = {
     "temperature sweep": [{"temperature": t, "top_p": 1.0, "seed": 42} for t in (0.0, 0.7, 1.0, 1.5)],
     "same seed twice": [{"temperature": 1.0, "top_p": 1.0, "seed": 42}, {"temperature": 1.0, "top_p": 1.0, "seed": 42}],
 }

@@ -3,7 +3,7 @@
 Each branch holds its whole token list (the prefix it shares with its parent is copied, so a
 branch stays readable after its parent is dropped), the step where it split off, and every step's
 pipeline view. The tree is bounded (`Settings.sampling_max_branches`): adding one more drops the
-oldest, with a note.
+oldest, with a note. The same tree holds a serving engine's branches (`sampling.server`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from playground.errors import InvalidInput, PlaygroundError
 from playground.sampling.pipeline import SamplingConfig, StepView
@@ -68,11 +69,19 @@ class Branch:
         return self.steps[index]
 
 
+class Named(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+B = TypeVar("B", bound=Named)
+
+
 @dataclass
-class Tree:
+class Tree(Generic[B]):
     limit: int
     uid: str = field(default_factory=lambda: secrets.token_hex(8))  # keys this session's KV caches
-    branches: OrderedDict[str, Branch] = field(default_factory=OrderedDict)
+    branches: OrderedDict[str, B] = field(default_factory=OrderedDict)
     counter: int = 0
     dropped: list[str] = field(default_factory=list)
 
@@ -80,7 +89,7 @@ class Tree:
         self.counter += 1
         return f"b{self.counter}"
 
-    def add(self, branch: Branch) -> list[str]:
+    def add(self, branch: B) -> list[str]:
         """Keep `branch`; drop the oldest beyond the limit. Returns a note per dropped branch."""
         self.branches[branch.id] = branch
         notes = []
@@ -91,7 +100,7 @@ class Tree:
                          "(the oldest go first).")
         return notes
 
-    def get(self, branch_id: str) -> Branch:
+    def get(self, branch_id: str) -> B:
         name = (branch_id or "").strip()
         if name in self.branches:
             return self.branches[name]

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from playground.chat.backends import BACKENDS, BackendConfig, BackendKind, backend_spec, redact
 from playground.errors import InvalidInput
 from playground.generation import catalogue, models
-from playground.generation.engine import GenerationFailed, GenerationRequest, GenerationUpdate, generate_stream, prepare
+from playground.generation.engine import GenerationRequest, GenerationUpdate, TokenStep, generate_stream, prepare
+from playground.generation.remote import render as remote_render
+from playground.generation.remote.stream import RemoteUpdate, generate_remote, request_kwargs
+from playground.generation.remote.stream import code as remote_code
 from playground.generation.snippet import copy_as_code
 from playground.generation.view import generated_html, prompt_html
+from playground.remote.connection import operator_url
 from playground.settings import Settings
 from playground.tokenization.render import ids_text
-from playground.ui.api_types import checked
 from playground.ui.common import at_edge, stats_markdown
+from playground.ui.generation_api import REMOTE_AT_ONCE, register_api, server_config
 
 CHAT, RAW = "Chat template", "Raw prompt"
 GREEDY, SAMPLING = "Greedy (always the most likely token)", "Sampling"
@@ -30,13 +34,19 @@ DEFAULT_USER = "What is the capital of France? Answer in one sentence."
 DEFAULT_SYSTEM = "You are a helpful assistant."
 DEFAULT_RAW = "<|im_start|>user\nWrite a haiku about tokens.<|im_end|>\n<|im_start|>assistant\n"
 UPDATE_EVERY_S = 0.15  # redraw at most this often while streaming: the chip HTML grows with every token
-API_UPDATE_EVERY_S = 0.5  # /generate's partial results: often enough to notice a client that left
+SERVER_NOTE = ("Chat messages go to the server's chat completions API with `logprobs: true, top_logprobs: 5`; a raw "
+               "prompt goes to its completions API with `logprobs: 5, echo: true`, which also returns the prompt's "
+               "tokens. vLLM gives the prompt's tokens for chat messages too (`prompt_logprobs`). OpenAI's chat "
+               "models return logprobs but never the prompt's tokens; the completions API there serves only "
+               "`gpt-3.5-turbo-instruct`, `davinci-002` and `babbage-002`.")
 
 INTRO = """A causal language model never sees your words: it sees **token ids**, and it predicts **one token at a time**.
 Below is the exact prompt the model reads (the chat template wraps your message in special tokens — outlined in
 purple), then each token it generates with the **probability** it gave that token; hover a token for the **five most
 likely** candidates at that step. Generation ends when the model emits its end-of-turn token or when
-`max_new_tokens` is reached — a hard stop, even mid-sentence."""
+`max_new_tokens` is reached — a hard stop, even mid-sentence. The **backend** can also be a serving engine (OpenAI, or
+any OpenAI-compatible server: vLLM, SGLang, llama.cpp server, TGI, Ollama, LM Studio): the same chips, from the
+server's logprobs."""
 
 
 def model_choices(settings: Settings) -> list[tuple[str, str]]:
@@ -51,6 +61,11 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
 
 def stop_reason_text(update: GenerationUpdate) -> str:
     n = update.stats.get("new_tokens", 0)
+    if isinstance(update, RemoteUpdate) and update.stop_reason == "eos":
+        return (f"**Stop reason:** {update.server} finished the answer (`finish_reason: stop`: the model's "
+                f"end-of-turn token or a stop string; servers do not show that token) after {n} tokens.")
+    if isinstance(update, RemoteUpdate) and update.stop_reason not in {None, "max_new_tokens", "stopped"}:
+        return f"**Stop reason:** {update.server} says `finish_reason: {update.stop_reason}` after {n} tokens."
     if update.stop_reason == "eos":
         token = update.steps[-1].text if update.steps else "end-of-turn"
         return f"**Stop reason:** the model produced its end-of-turn token `{token}` after {n} tokens."
@@ -62,7 +77,7 @@ def stop_reason_text(update: GenerationUpdate) -> str:
     return f"Generating… {n} tokens so far."
 
 
-def stats_line(stats: dict) -> str:
+def stats_line(stats: dict[str, Any]) -> str:
     def secs(v: float | None) -> str | None:
         return None if v is None else f"{v:.2f} s"
 
@@ -71,14 +86,15 @@ def stats_line(stats: dict) -> str:
         ("prompt tokens", stats.get("prompt_tokens")), ("new tokens", stats.get("new_tokens")),
         ("time to first token", secs(stats.get("ttft_s"))),
         ("tokens/s", None if rate is None else f"{rate:.1f}"),
-        ("device", stats.get("device")), ("dtype", stats.get("dtype")),
-        ("MB of weights", stats.get("model_memory_mb")),
+        *([("server", stats["device"])] if stats.get("backend") else [
+            ("device", stats.get("device")), ("dtype", stats.get("dtype")),
+            ("MB of weights", stats.get("model_memory_mb"))]),
     ])
 
 
 def build_request(model_id: str, mode: str, system: str, user: str, raw: str, max_new: float, decoding: str,
                   temperature: float, top_p: float, top_k: float, repetition: float,
-                  seed: float | None) -> GenerationRequest:
+                  seed: float | str | None) -> GenerationRequest:
     if mode == RAW:
         messages, prompt = None, raw or ""
     else:
@@ -93,12 +109,27 @@ def build_request(model_id: str, mode: str, system: str, user: str, raw: str, ma
     )
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(INTRO)
+    with gr.Row():
+        backend = gr.Radio([(b.label.replace(" (offline, no key)", ""), b.kind.value) for b in BACKENDS],
+                           value=BackendKind.LOCAL.value, label="Backend", elem_id="gen-backend", scale=2)
+        prompt_tokens = gr.Checkbox(True, label="Ask for the prompt's tokens (vLLM: prompt_logprobs, one extra "
+                                                "one-token call)", visible=False, scale=1, elem_id="gen-prompt-tokens")
+    with gr.Row(visible=False) as server_box:  # the Chat tab's rules: a typed key goes only where it was typed
+        server_model = gr.Dropdown([], value="", allow_custom_value=True, label="Model the server serves",
+                                   elem_id="gen-server-model", scale=2)
+        base_url = gr.Textbox(settings.openai_base_url or "", label="Base URL (empty: the server default, else OpenAI)",
+                              placeholder="http://gpu-box:8000/v1 (vLLM) · http://localhost:11434/v1 (Ollama)",
+                              scale=2, elem_id="gen-base-url")
+        api_key = gr.Textbox(label="API key (this session only; never stored, logged or shown)", type="password",
+                             placeholder="uses the server's key if it has one" if settings.openai_api_key else "sk-…",
+                             max_length=512, scale=2, elem_id="gen-api-key")
+    server_note = gr.Markdown(visible=False, elem_id="gen-server-note")
     with gr.Row():
         with gr.Column(scale=3):
             model = gr.Dropdown(model_choices(settings), value=catalogue.DEFAULT_MODEL,
-                                allow_custom_value=settings.allow_custom_models, elem_id="gen-model",
+                                allow_custom_value=bool(settings.allow_custom_models), elem_id="gen-model",
                                 label="Model" + (" (or type a Hugging Face id)" if settings.allow_custom_models else ""))
             mode = gr.Radio([CHAT, RAW], value=CHAT, label="Prompt", elem_id="gen-mode",
                             info="Chat template: the model's own template wraps your messages. Raw: the text goes in "
@@ -117,6 +148,8 @@ def build_tab(settings: Settings, shared: dict) -> None:
                              lines=5, visible=False, max_length=settings.max_input_chars, elem_id="gen-raw")
             with gr.Row():
                 run_btn = gr.Button("Generate", variant="primary", elem_id="gen-run")
+                # Its own button and queue: a server run waits on the network, never behind local generations.
+                server_btn = gr.Button("Generate", variant="primary", elem_id="gen-run-server", visible=False)
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="gen-stop")
                 to_raw = gr.Button("Edit the rendered prompt as raw", size="sm")
         with gr.Column(scale=2):
@@ -143,17 +176,24 @@ def build_tab(settings: Settings, shared: dict) -> None:
     with gr.Accordion("Copy as code", open=False):
         code = gr.Code(language="python", label="The same generation with transformers")
     stop_state = gr.State(None)  # this visitor's threading.Event for the generation in flight
-    last_steps = gr.State(None)  # this visitor's last tokens, so the colour switch redraws without a model
+    # this visitor's last tokens (model id or None, steps, a server run's tokens), so the colour switch redraws
+    last_steps = gr.State(None)
+    spent = gr.State(0.0)  # what the server's own key has spent for this visitor (the per-session cap)
 
-    def _prompt_outputs(request: GenerationRequest) -> dict:
+    def _prompt_outputs(request: GenerationRequest, server: BackendConfig | None = None) -> dict[Any, Any]:
+        if server is not None:  # the server renders its own prompt: shown after Generate where it offers it
+            api, kwargs, _ = request_kwargs(request, server)
+            url = (server.base_url or operator_url(settings)).rstrip("/")
+            return {prompt_view: remote_render.waiting_html(url, api), prompt_ids: "",
+                    code: redact(remote_code(api, url, kwargs), server.api_key), notes: ""}
         prepared = prepare(request, settings)
         return {prompt_view: prompt_html(prepared, settings), prompt_ids: ids_text(prepared.ids),
                 code: copy_as_code(request, prepared), notes: "\n".join(f"⚠ {n}" for n in prepared.notes)}
 
     @at_edge
-    def preview(*values: Any) -> dict:
+    def preview(kind: str, server_model_value: str, url: str, key: str, *values: Any) -> dict[Any, Any]:
         try:
-            return _prompt_outputs(build_request(*values))
+            return _prompt_outputs(build_request(*values), server_config(kind, server_model_value, url, key))
         except InvalidInput as exc:  # while typing, an empty prompt is a hint, not an error popup
             return {prompt_view: f'<div class="empty">{exc}</div>', prompt_ids: "", code: "", notes: ""}
 
@@ -163,16 +203,17 @@ def build_tab(settings: Settings, shared: dict) -> None:
         return threading.Event()
 
     @at_edge
-    def run(model_id: str, mode_value: str, system_value: str, user_value: str, raw_value: str, max_new_value: float,
-            decoding_value: str, temperature_value: float, top_p_value: float, top_k_value: float,
-            repetition_value: float, seed_value: float | None, by_prob: str, stop: threading.Event | None,
+    def run(model_id: str, mode_value: str, system_value: str, user_value: str, raw_value: str,
+            max_new_value: float, decoding_value: str, temperature_value: float, top_p_value: float,
+            top_k_value: float, repetition_value: float, seed_value: float | str | None, by_prob: str,
+            stop: threading.Event | None,
             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Any:  # noqa: B008 - gradio's idiom
         request = build_request(model_id, mode_value, system_value, user_value, raw_value, max_new_value,
                                 decoding_value, temperature_value, top_p_value, top_k_value, repetition_value,
                                 seed_value)
         stop = stop or threading.Event()
         first = _prompt_outputs(request)
-        spec = catalogue.get(request.model_id, allow_custom=settings.allow_custom_models)
+        spec = catalogue.get(request.model_id, allow_custom=bool(settings.allow_custom_models))
         loading = spec.id not in models.loaded_ids()
         yield {**first, output: "", chips: generated_html([], None, by_probability=True, limit=1), stats: "",
                status: f"Loading {spec.label}…" if loading else "Waiting for the model…"}
@@ -189,41 +230,101 @@ def build_tab(settings: Settings, shared: dict) -> None:
             yield {output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
                    chips: generated_html(update.steps, view, by_probability=by_prob == "probability",
                                          limit=settings.max_view_tokens),
-                   last_steps: (spec.id, update.steps)}
+                   last_steps: (spec.id, update.steps, None)}
+
+    @at_edge
+    def run_remote(kind: str, server_model_value: str, url: str, key: str, want_prompt: bool, *values: Any) -> Any:
+        """The same outputs from a server's logprobs; a failure leaves the rest of the session as it was."""
+        *request_values, by_prob_value, stop_value, session_spent = values
+        request = build_request(*request_values)
+        server = server_config(kind, server_model_value, url, key)
+        if server is None:
+            raise InvalidInput("Pick a server backend (OpenAI or an OpenAI-compatible server) first.")
+        stop = stop_value or threading.Event()
+        session_spent = session_spent or 0.0
+        by_prob = by_prob_value == "probability"
+        yield {**_prompt_outputs(request, server), output: "", stats: "", status: "Asking the server…",
+               chips: generated_html([], None, by_probability=True, limit=1)}
+        if stop.is_set():
+            yield {status: "**Stop reason:** you pressed Stop before the generation started."}
+            return
+        last = 0.0
+        for update in generate_remote(request, server, settings, stop=stop, want_prompt=want_prompt,
+                                      session_spent=session_spent):
+            now = time.monotonic()
+            if not update.finished and now - last < UPDATE_EVERY_S:
+                continue
+            last = now
+            out: dict[Any, Any] = {
+                output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
+                chips: generated_html(update.steps, update.tokens, by_probability=by_prob, limit=settings.max_view_tokens),
+                prompt_view: remote_render.prompt_html(update.prompt, update.tokens, update.server,
+                                                       limit=settings.max_view_tokens),
+                prompt_ids: ids_text(update.prompt_ids) if update.prompt_ids else "",
+                notes: "\n".join(f"⚠ {n}" for n in update.notes), code: redact(update.code, server.api_key),
+                last_steps: (None, update.steps, update.tokens)}
+            if update.finished and update.operator_key:
+                out[spent] = session_spent + (update.cost_usd or 0.0)
+            yield out
 
     def request_stop(stop: threading.Event | None) -> None:
         if stop is not None:
             stop.set()
 
     @at_edge
-    def recolour(by_prob: str, kept: tuple[str, list] | None) -> str:
+    def recolour(by_prob: str, kept: tuple[str | None, list[TokenStep], Any] | None) -> str:
         if not kept:
             return generated_html([], None, by_probability=True, limit=1)
-        spec = catalogue.get(kept[0], allow_custom=settings.allow_custom_models)
-        return generated_html(kept[1], models.load_view(spec, settings), by_probability=by_prob == "probability",
-                              limit=settings.max_view_tokens)
+        model_id, steps, server_tokens = kept
+        view = server_tokens if model_id is None else models.load_view(
+            catalogue.get(model_id, allow_custom=bool(settings.allow_custom_models)), settings)
+        return generated_html(steps, view, by_probability=by_prob == "probability", limit=settings.max_view_tokens)
 
     @at_edge
-    def rendered_as_raw(*values: Any) -> dict:
+    def switch_backend(kind: str) -> dict[Any, Any]:
+        spec = backend_spec(kind)
+        remote = spec.kind is not BackendKind.LOCAL
+        note = f"{spec.note} {SERVER_NOTE}" if remote else ""
+        return {server_box: gr.update(visible=remote), model: gr.update(visible=not remote),
+                run_btn: gr.update(visible=not remote), server_btn: gr.update(visible=remote),
+                prompt_tokens: gr.update(visible=spec.kind is BackendKind.COMPATIBLE),
+                server_model: gr.update(choices=list(spec.models), value=spec.default_model),
+                server_note: gr.update(value=note, visible=remote), to_raw: gr.update(visible=not remote)}
+
+    @at_edge
+    def rendered_as_raw(*values: Any) -> dict[Any, Any]:
         request = build_request(*values)
         if request.prompt is not None:
             return {}
         return {raw: prepare(request, settings).text, mode: RAW}
 
     inputs = [model, mode, system, user, raw, max_new, decoding, temperature, top_p, top_k, repetition, seed]
+    server_inputs = [backend, server_model, base_url, api_key]
     prompt_outputs = [prompt_view, prompt_ids, code, notes]
-    gr.on(None, preview, inputs, prompt_outputs, api_name="generation_preview", api_visibility="undocumented",
-          trigger_mode="always_last", show_progress="minimal", concurrency_limit=4, concurrency_id="gen-preview")
+    gr.on(None, preview, [*server_inputs, *inputs], prompt_outputs, api_name="generation_preview",
+          api_visibility="undocumented", trigger_mode="always_last", show_progress="minimal", concurrency_limit=4,
+          concurrency_id="gen-preview")
     mode.change(lambda m: {chat_box: gr.update(visible=m == CHAT), raw: gr.update(visible=m == RAW)}, mode,
                 [chat_box, raw], api_name="generation_mode", api_visibility="undocumented", queue=False)
     decoding.change(lambda d: gr.update(visible=d == SAMPLING), decoding, sampling_box,
                     api_name="generation_decoding", api_visibility="undocumented", queue=False)
-    gr.on([run_btn.click, user.submit], arm, stop_state, stop_state, api_name="generation_arm",
-          api_visibility="undocumented", queue=False).then(
-        run, [*inputs, colour, stop_state],
-        [*prompt_outputs, output, chips, status, stats, last_steps],
+    run_btn.click(arm, stop_state, stop_state, api_name="generation_arm", api_visibility="undocumented",
+                  queue=False).then(
+        run, [*inputs, colour, stop_state], [*prompt_outputs, output, chips, status, stats, last_steps],
         api_name="generation_view", api_visibility="undocumented",
         concurrency_limit=settings.generation_concurrency, concurrency_id="generation")
+    server_btn.click(arm, stop_state, stop_state, api_name="generation_server_arm", api_visibility="undocumented",
+                     queue=False).then(
+        run_remote, [*server_inputs, prompt_tokens, *inputs, colour, stop_state, spent],
+        [*prompt_outputs, output, chips, status, stats, last_steps, spent],
+        api_name="generation_server_view", api_visibility="undocumented",
+        concurrency_limit=REMOTE_AT_ONCE, concurrency_id="generation-server")
+    # Enter in the message box presses whichever Generate button the backend shows.
+    user.submit(None, js="() => { for (const id of ['gen-run', 'gen-run-server']) { const b = document.getElementById(id);"
+                " if (b && b.offsetParent !== null) { b.click(); return; } } }")
+    backend.change(switch_backend, backend, [server_box, model, run_btn, server_btn, prompt_tokens, server_model,
+                                             server_note, to_raw],
+                   api_name="generation_backend", api_visibility="undocumented", queue=False)
     # Stop sets this visitor's event: the running generation ends after the current token and still
     # reports its stop reason and stats; a request still waiting in the queue starts and ends at once.
     stop_btn.click(request_stop, stop_state, None, api_name="generation_stop", api_visibility="undocumented",
@@ -234,48 +335,3 @@ def build_tab(settings: Settings, shared: dict) -> None:
                  concurrency_id="gen-preview")
     register_api(settings)
     return None
-
-
-def api_result(update: GenerationUpdate) -> dict:
-    """`/generate`'s JSON for one update (partial while `finished` is false)."""
-    return {
-        "text": update.text, "ids": [s.id for s in update.steps], "stop_reason": update.stop_reason,
-        "finished": update.finished, "stats": update.stats, "notes": update.notes, "prompt_ids": update.prompt_ids,
-        "tokens": [{"id": s.id, "text": s.text, "prob": s.prob, "special": s.special,
-                    "top": [{"id": i, "text": t, "prob": p} for i, t, p in s.top]} for s in update.steps],
-    }
-
-
-def register_api(settings: Settings) -> None:
-    """`/generate`: plain JSON for notebooks and scripts (see README, API)."""
-
-    @at_edge
-    @checked
-    def generate(prompt: str = "", messages: list[dict] | None = None, model: str = catalogue.DEFAULT_MODEL,
-                 max_new_tokens: int = 128, do_sample: bool = False, temperature: float = 0.7, top_p: float = 0.95,
-                 top_k: int = 50, repetition_penalty: float = 1.0, seed: int | None = None) -> Iterator[dict]:
-        """Generate with a local model. Give `messages` ([{"role": "user", "content": "…"}], rendered with the
-        model's chat template) or a raw `prompt`. Returns the text, the generated token ids (each with its
-        probability and top-5 alternatives), the stop reason ("eos", "max_new_tokens") and stats. It streams
-        partial results (`"finished": false`) while generating; `predict` returns the final one."""
-        request = GenerationRequest(
-            model_id=model or catalogue.DEFAULT_MODEL, messages=messages or None,
-            prompt=None if messages else (prompt or ""), max_new_tokens=int(max_new_tokens), do_sample=bool(do_sample),
-            temperature=float(temperature), top_p=float(top_p), top_k=int(top_k),
-            repetition_penalty=float(repetition_penalty), seed=None if seed is None else int(seed),
-        )
-        # A generator, so a client that leaves (or cancels its job) is noticed at the next partial result:
-        # Gradio then closes this iterator, and closing the engine's stream stops the generation.
-        last = 0.0
-        for update in generate_stream(request, settings):
-            now = time.monotonic()
-            if update.finished:
-                yield api_result(update)
-                return
-            if now - last >= API_UPDATE_EVERY_S:
-                last = now
-                yield api_result(update)
-        raise GenerationFailed("The generation ended without a final result. Try again.")
-
-    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency,
-           concurrency_id="generation")

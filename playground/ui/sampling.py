@@ -13,10 +13,13 @@ from typing import Any
 
 import gradio as gr
 
+from playground.chat.backends import BACKENDS, BackendConfig, BackendKind, backend_spec
 from playground.generation import catalogue, models
+from playground.generation.request import GenerationRequest
 from playground.sampling import render, runs
+from playground.sampling import server as on_server
 from playground.sampling.pipeline import SamplingConfig
-from playground.sampling.side import MAX_SLOTS, PRESETS, Slot, run_slots
+from playground.sampling.side import MAX_SLOTS, PRESETS, Slot, SlotResult, run_slots
 from playground.sampling.tree import Branch, Tree
 from playground.settings import Settings
 from playground.ui.common import at_edge
@@ -31,15 +34,22 @@ INTRO = """**How is the next token chosen?** The model gives every token of its 
 transformers then applies the **repetition penalty, temperature, top-k, top-p and min-p** — in that order, with the
 same processor objects `generate` uses — and draws one token from what is left. Press **Sample**, then **click any
 token** to see its step stage by stage: the top candidates, what each stage removed, the probability mass left and
-the entropy. **Branch** from any step with another token and compare where the text goes. Branching runs on the local
-models of this tab (not on a remote server)."""
+the entropy. **Branch** from any step with another token and compare where the text goes. Under **On a serving
+engine**, the same prompt and settings run on OpenAI or an OpenAI-compatible server, and you branch from the server's
+top-5 at any step."""
+
+SERVER_NOTE = ("A raw prompt branches through the completions API (prompt + the branch's start); chat messages "
+               "through the start as a final assistant message, continued (vLLM and SGLang: `continue_final_message`). "
+               "OpenAI's chat API has no such prefill: there, branch with a raw prompt and a completions model "
+               "(`gpt-3.5-turbo-instruct`). Only temperature, top-p, seed (and on compatible servers top-k and the "
+               "repetition penalty) are sent; the server's top-5 are its own distribution.")
 
 # Clicking a chip selects its step: its index among the chips, in token order (groups keep the order).
 CLICK_JS = """
 element.addEventListener('click', (e) => {
-  const chip = e.target.closest('.tok');
+  const chip = e.target.closest('.tok, .gtok');
   if (!chip) return;
-  const chips = Array.from(element.querySelectorAll('.tok'));
+  const chips = Array.from(element.querySelectorAll('.tok, .gtok'));
   chips.forEach((c) => c.classList.remove('picked'));
   chip.classList.add('picked');
   trigger('click', {step: chips.indexOf(chip)});
@@ -52,12 +62,12 @@ def _choices(settings: Settings) -> list[tuple[str, str]]:
             for spec in catalogue.MODELS]
 
 
-def _tree(state: Tree | None, settings: Settings) -> Tree:
-    return state if state is not None else Tree(limit=settings.sampling_max_branches)
+def _tree(state: Tree[Branch] | None, settings: Settings) -> Tree[Branch]:
+    return state if state is not None else Tree[Branch](limit=settings.sampling_max_branches)
 
 
 def _request(model_id: str, mode: str, system: str, user: str, raw: str, max_new: float, temperature: float,
-             top_k: float, top_p: float, min_p: float, repetition: float, seed: float | None) -> runs.RunRequest:
+             top_k: float, top_p: float, min_p: float, repetition: float, seed: float | str | None) -> runs.RunRequest:
     config = SamplingConfig(temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
                             min_p=float(min_p), repetition_penalty=float(repetition),
                             seed=None if seed is None or seed == "" else int(seed))
@@ -66,7 +76,7 @@ def _request(model_id: str, mode: str, system: str, user: str, raw: str, max_new
                            None if chat else raw or "", int(max_new), config)
 
 
-def step_data(branch: Branch, index: int) -> dict:
+def step_data(branch: Branch, index: int) -> dict[str, Any]:
     """One step as JSON (the `/sampling_step` endpoint's second output)."""
     step = branch.step(index)
     return {"branch": branch.id, "step": index, "token": step.token, "forced": step.forced,
@@ -74,12 +84,12 @@ def step_data(branch: Branch, index: int) -> dict:
             "stages": [dataclasses.asdict(s) for s in step.stages]}
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=3):
             model = gr.Dropdown(_choices(settings), value=catalogue.DEFAULT_MODEL, label="Model", elem_id="smp-model",
-                                allow_custom_value=settings.allow_custom_models)
+                                allow_custom_value=bool(settings.allow_custom_models))
             mode = gr.Radio([CHAT, RAW], value=CHAT, label="Prompt", elem_id="smp-mode")
             system = gr.Textbox(DEFAULT_SYSTEM, label="System message (optional)", max_length=settings.max_input_chars)
             user = gr.Textbox(DEFAULT_USER, label="User message", lines=2, max_length=settings.max_input_chars,
@@ -125,7 +135,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 slot_inputs += [
                     gr.Checkbox(n < 2, label=f"slot {n + 1}", scale=1),
                     gr.Dropdown(_choices(settings), value=catalogue.DEFAULT_MODEL, label="model", scale=3,
-                                allow_custom_value=settings.allow_custom_models),
+                                allow_custom_value=bool(settings.allow_custom_models)),
                     gr.Slider(0, 2.0, value=0.7 + 0.3 * n, step=0.05, label="temperature", scale=2),
                     gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="top-p", scale=2),
                     gr.Number(42, precision=0, label="seed", scale=1),
@@ -133,9 +143,34 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 ]
         side_btn = gr.Button("Run side by side", elem_id="smp-side-run")
         side_view = gr.HTML(render.slots_html([]), elem_id="smp-side")
+    with gr.Accordion("On a serving engine: branch from a server's top-5", open=False):
+        with gr.Row():
+            remote = [b for b in BACKENDS if b.kind is not BackendKind.LOCAL]
+            srv_kind = gr.Radio([(b.label, b.kind.value) for b in remote], value=BackendKind.COMPATIBLE.value,
+                                label="Backend", elem_id="smp-srv-backend", scale=2)
+            srv_model = gr.Dropdown([], value="", allow_custom_value=True, label="Model the server serves", scale=2,
+                                    elem_id="smp-srv-model")
+            srv_url = gr.Textbox(settings.openai_base_url or "", label="Base URL (empty: the server default)",
+                                 scale=2, elem_id="smp-srv-url")
+            srv_key = gr.Textbox(label="API key (this session only)", type="password", max_length=512, scale=2,
+                                 elem_id="smp-srv-key")
+        gr.Markdown(SERVER_NOTE)
+        srv_run = gr.Button("Sample on the server", elem_id="smp-srv-run")
+        srv_status = gr.Markdown(elem_id="smp-srv-status")
+        srv_chips = gr.HTML(js_on_load=CLICK_JS, elem_id="smp-server-chips")
+        with gr.Row():
+            srv_branch = gr.Dropdown([], label="Branch", allow_custom_value=True, elem_id="smp-srv-branch", scale=1)
+            srv_step = gr.Number(None, precision=0, minimum=0, label="Step (or click a token)", scale=1,
+                                 elem_id="smp-srv-step")
+            srv_alt = gr.Radio([], label="Continue with one of the server's top-5 …", scale=3, elem_id="smp-srv-alt")
+            srv_token = gr.Textbox(label="… or type the text to continue with", scale=2, elem_id="smp-srv-token")
+            srv_continue = gr.Button("Continue on the server", scale=1, elem_id="smp-srv-continue")
+        srv_tree = gr.HTML(elem_id="smp-srv-tree")
     state = gr.State(None)  # this visitor's Tree of runs and branches
+    srv_state = gr.State(None)  # …and of a server's (the key is never kept in it)
+    srv_spent = gr.State(0.0)  # what the server's own key spent for this visitor here (the per-session cap)
 
-    def outputs(tree: Tree, branch: Branch, done: bool) -> dict:
+    def outputs(tree: Tree[Branch], branch: Branch, done: bool) -> dict[Any, Any]:
         view = models.load_view(catalogue.get(branch.model_id, allow_custom=True), settings)
         notes = "".join(f"\n\n⚠ {n}" for n in branch.notes)
         reused = f" Reused the KV cache of {branch.reused_tokens} prefix tokens." if branch.reused_tokens else ""
@@ -151,7 +186,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
                         left: gr.update(choices=ids), right: gr.update(choices=ids)})
         return out
 
-    def stream(tree: Tree, branches: Any) -> Any:
+    def stream(tree: Tree[Branch], branches: Any) -> Any:
         last = 0.0
         branch = None
         for branch in branches:
@@ -167,12 +202,12 @@ def build_tab(settings: Settings, shared: dict) -> None:
         yield from stream(tree, runs.sample(tree, _request(*values[:-1]), settings))
 
     @at_edge
-    def continue_(branch_id: str, step: float | None, token_text: str, tree: Tree | None) -> Any:
+    def continue_(branch_id: str, step: float | None, token_text: str, tree: Tree[Branch] | None) -> Any:
         tree = _tree(tree, settings)
         yield from stream(tree, runs.continue_from(tree, branch_id, int(step or 0), token_text, settings))
 
     @at_edge
-    def show_step(branch_id: str, step: float | None, tree: Tree | None) -> dict:
+    def show_step(branch_id: str, step: float | None, tree: Tree[Branch] | None) -> dict[Any, Any]:
         if not branch_id or step is None:
             return {}
         branch = _tree(tree, settings).get(branch_id)
@@ -186,7 +221,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
         return {step_view: html, step_json: step_data(branch, index), alternative: gr.update(choices=choices, value=None)}
 
     @at_edge
-    def compare(a: str, b: str, tree: Tree | None) -> str:
+    def compare(a: str, b: str, tree: Tree[Branch] | None) -> str:
         if not a or not b:
             return ""
         tree = _tree(tree, settings)
@@ -204,16 +239,16 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 slots.append(Slot(model_id or catalogue.DEFAULT_MODEL, float(temp), float(p),
                                   None if slot_seed is None or slot_seed == "" else int(slot_seed), sys_prompt or ""))
         last = 0.0
-        results: list = []
+        results: list[SlotResult] = []
         for results in run_slots(slots, user_value or "", int(max_new_value), settings):
             if time.monotonic() - last >= UPDATE_EVERY_S:
                 last = time.monotonic()
                 yield render.slots_html(results)
         yield render.slots_html(results)
 
-    def apply_preset(name: str) -> list:
+    def apply_preset(name: str) -> list[Any]:
         rows = PRESETS.get(name, [])
-        out: list = []
+        out: list[Any] = []
         for n in range(MAX_SLOTS):
             row = rows[n] if n < len(rows) else None
             out += [row is not None, gr.update(), gr.update(value=row["temperature"]) if row else gr.update(),
@@ -221,9 +256,88 @@ def build_tab(settings: Settings, shared: dict) -> None:
                     gr.update(value=row["seed"]) if row else gr.update(), gr.update()]
         return out
 
+    def srv_outputs(tree: on_server.ServerTree, branch: on_server.ServerBranch, done: bool,
+                    spent: float) -> dict[Any, Any]:
+        reason = {"eos": "the server finished the answer", "max_new_tokens": "max new tokens reached",
+                  "stopped": "stopped"}.get(branch.stop_reason or "", branch.stop_reason or "")
+        origin = f" (from {branch.parent} at step {branch.split})" if branch.parent else ""
+        notes = "".join(f"\n\n⚠ {n}" for n in dict.fromkeys(branch.notes))
+        text = (f"**{branch.id}**{origin}: {len(branch.steps)} tokens · total log-prob {branch.log_prob:.2f} · "
+                f"{'done: ' + reason if done else 'generating…'}{notes}")
+        out: dict[Any, Any] = {srv_chips: render.server_chips(branch, settings.max_view_tokens), srv_status: text,
+                               srv_tree: render.tree_html(tree, branch.id), srv_state: tree}
+        if done:
+            ids = list(tree.branches)
+            out.update({srv_branch: gr.update(choices=ids, value=branch.id), srv_step: branch.split or 0,
+                        srv_spent: spent + ((branch.cost_usd or 0.0) if branch.operator_key else 0.0)})
+        return out
+
+    def srv_stream(tree: on_server.ServerTree, branches: Any, spent: float) -> Any:
+        last = 0.0
+        branch = None
+        for branch in branches:
+            if time.monotonic() - last >= UPDATE_EVERY_S:
+                last = time.monotonic()
+                yield srv_outputs(tree, branch, False, spent)
+        if branch is not None:
+            yield srv_outputs(tree, branch, True, spent)
+
+    @at_edge
+    def srv_sample(kind: str, model_name: str, url: str, key: str, mode_value: str, system_value: str,
+                   user_value: str, raw_value: str, max_new_value: float, temp: float, k: float, p: float,
+                   min_p_value: float, rep_value: float, seed_value: float | str | None,
+                   tree: on_server.ServerTree | None, spent: float | None) -> Any:
+        chat = mode_value != RAW
+        request = GenerationRequest(
+            messages=runs.chat_messages(system_value, user_value) if chat else None,
+            prompt=None if chat else raw_value or "", max_new_tokens=int(max_new_value), do_sample=float(temp) > 0,
+            temperature=max(float(temp), 1e-3), top_p=float(p), top_k=int(k), repetition_penalty=float(rep_value),
+            seed=None if seed_value is None or seed_value == "" else int(seed_value))
+        config = BackendConfig.of(kind, model_name, url or None, key or None)
+        tree = tree if tree is not None else on_server.new_tree(settings)
+        yield from srv_stream(tree, on_server.sample(tree, request, config, settings, session_spent=spent or 0.0),
+                              spent or 0.0)
+
+    @at_edge
+    def srv_continue_(branch_id: str, step: float | None, token_text: str, key: str,
+                      tree: on_server.ServerTree | None, spent: float | None) -> Any:
+        tree = tree if tree is not None else on_server.new_tree(settings)
+        branches = on_server.continue_from(tree, branch_id, int(step or 0), token_text, key or None, settings,
+                                           session_spent=spent or 0.0)
+        yield from srv_stream(tree, branches, spent or 0.0)
+
+    @at_edge
+    def srv_show_step(branch_id: str, step: float | None, tree: on_server.ServerTree | None) -> dict[Any, Any]:
+        if not branch_id or step is None or tree is None:
+            return {}
+        at = tree.get(branch_id)
+        on_server.choose(at, int(step), "#1")  # a step beyond the branch: its message
+        top = at.steps[int(step)].top
+        return {srv_alt: gr.update(choices=[(f"{t!r} {prob:.0%}", f"#{n}") for n, (_, t, prob) in enumerate(top, 1)],
+                                   value=None)}
+
+    def srv_backend(kind: str) -> Any:
+        return gr.update(choices=list(backend_spec(kind).models), value=backend_spec(kind).default_model)
+
+    srv_inputs = [srv_kind, srv_model, srv_url, srv_key, mode, system, user, raw, max_new, temperature, top_k, top_p,
+                  min_p, repetition, seed, srv_state, srv_spent]
+    srv_shown = [srv_chips, srv_status, srv_tree, srv_state, srv_branch, srv_step, srv_spent]
+    server_limit: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "sampling-server"}
+    srv_run.click(srv_sample, srv_inputs, srv_shown, api_name="sample_server", **server_limit)
+    srv_continue.click(srv_continue_, [srv_branch, srv_step, srv_token, srv_key, srv_state, srv_spent], srv_shown,
+                       api_name="continue_server", **server_limit)
+    srv_chips.click(pick, None, srv_step, api_name="sampling_server_pick", api_visibility="undocumented",
+                    queue=False)
+    gr.on([srv_step.change, srv_branch.change], srv_show_step, [srv_branch, srv_step, srv_state], srv_alt,
+          api_name="sampling_server_step", api_visibility="undocumented", trigger_mode="always_last")
+    srv_alt.change(lambda v: v or gr.update(), srv_alt, srv_token, api_name="sampling_server_alternative",
+                   api_visibility="undocumented", queue=False)
+    srv_kind.change(srv_backend, srv_kind, srv_model, api_name="sampling_server_backend",
+                    api_visibility="undocumented", queue=False)
+
     inputs = [model, mode, system, user, raw, max_new, temperature, top_k, top_p, min_p, repetition, seed, state]
     shown = [chips, status, tree_view, state, branch_box, step_box, left, right]
-    limit = {"concurrency_limit": settings.generation_concurrency, "concurrency_id": "sampling"}
+    limit: dict[str, Any] = {"concurrency_limit": settings.generation_concurrency, "concurrency_id": "sampling"}
     mode.change(lambda m: (gr.update(visible=m == CHAT), gr.update(visible=m == CHAT), gr.update(visible=m == RAW)),
                 mode, [system, user, raw], api_name="sampling_mode", api_visibility="undocumented", queue=False)
     gr.on([run_btn.click, user.submit], sample, inputs, shown, api_name="sample", **limit)

@@ -49,7 +49,7 @@ class Row:
 
 
 def targets() -> dict[str, Target]:
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # no stubs pinned; two calls below
 
     _, dtype = runtime.device_and_dtype()
     out = {name: Target(name, memory, GPU_BYTES) for name, memory in GPUS.items()}

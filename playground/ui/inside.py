@@ -65,10 +65,11 @@ def head_index(choice: str | None) -> int | None:
 
 def attention_matrix(view: Inspection, layer: int, head: int | None) -> np.ndarray:
     layer_weights = view.attentions[layer].astype(np.float32)
-    return layer_weights.mean(0) if head is None else layer_weights[head]
+    matrix: np.ndarray = layer_weights.mean(0) if head is None else layer_weights[head]
+    return matrix
 
 
-def attention_figures(view: Inspection, layer: int, head_choice: str | None, token: int | None) -> tuple:
+def attention_figures(view: Inspection, layer: int, head_choice: str | None, token: int | None) -> tuple[Any, Any, str]:
     layer = int(min(max(layer, 1), view.layers)) - 1
     head = head_index(head_choice)
     matrix = attention_matrix(view, layer, head)
@@ -79,7 +80,7 @@ def attention_figures(view: Inspection, layer: int, head_choice: str | None, tok
             snippet.attention_code(catalogue.get(view.model_id, allow_custom=True).hub_id, view.ids, layer, head))
 
 
-def lens_figure(view: Inspection, metric: str, start: int):
+def lens_figure(view: Inspection, metric: str, start: int) -> Any:
     start = max(0, min(start, len(view.ids) - 1))
     shown = f"positions {start}–{min(start + plots.LENS_WINDOW, len(view.ids)) - 1} of {len(view.ids)}"
     return plots.lens_heatmap(view.lens, view.labels, metric,
@@ -89,6 +90,9 @@ def lens_figure(view: Inspection, metric: str, start: int):
 def positions_figures(view: Inspection) -> tuple[Any, Any, str]:
     pos = view.positions
     if pos.kind == "rope":
+        # a RoPE result carries all of these (positions.Positions)
+        assert pos.inv_freq is not None and pos.offsets is not None and pos.query_cosine is not None
+        assert pos.scores_start is not None and pos.scores_later is not None
         first = plots.rope_frequencies(pos.inv_freq, "RoPE: each dimension pair turns at its own speed")
         second = plots.rope_scores(pos.offsets, pos.scores_start.mean(0), pos.scores_later.mean(0),
                                    positions_later(), pos.query_cosine, pos.token_label,
@@ -98,6 +102,7 @@ def positions_figures(view: Inspection) -> tuple[Any, Any, str]:
                 f"changes with every position.")
         return first, second, note
     if pos.kind == "learned":
+        assert pos.similarity is not None
         return plots.position_similarity(pos.similarity, "Learned position vectors: cosine similarity"), None, pos.note
     return None, None, pos.note
 
@@ -117,11 +122,12 @@ def status_text(view: Inspection) -> str:
     return "\n\n".join(lines + [f"⚠ {note}" for note in view.notes])
 
 
-def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool, users: int = 1) -> tuple:
+def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool,
+                     users: int = 1) -> tuple[Any, Any, str, capacity.Timing | None]:
     target = capacity.targets().get(target_name) or capacity.targets()[next(iter(capacity.GPUS))]
     users = max(1, int(users))
     rows = capacity.rows(settings, target, users)
-    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=settings.allow_custom_models)
+    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=bool(settings.allow_custom_models))
     arch = capacity.arch_for(spec, settings)
     timing = capacity.measured(spec, settings) if measure else None
     table = [f"| model | numbers from | KV cache per token | weights | context window | fits on {target.name}, {users} at once |",
@@ -142,11 +148,11 @@ def capacity_outputs(settings: Settings, target_name: str, model_id: str, measur
     return plots.memory_plot(rows, target.name, target.memory, users), compute, "\n".join(table), timing
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
         model = gr.Dropdown(model_choices(settings), value=catalogue.DEFAULT_MODEL, label="Model", scale=3,
-                            allow_custom_value=settings.allow_custom_models, elem_id="inside-model")
+                            allow_custom_value=bool(settings.allow_custom_models), elem_id="inside-model")
         chat = gr.Checkbox(True, label="Wrap in the chat template", scale=1)
         new_tokens = gr.Slider(0, 32, value=6, step=1, label="Generate first (greedy tokens)", scale=2)
     text = gr.Textbox(DEFAULT_TEXT, label=f"Text (the first {settings.inside_max_tokens} tokens are used)", lines=2,
@@ -191,7 +197,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
             capacity_snippet = gr.Code(language="python", label="Copy as code: KV-cache bytes per token")
 
     @at_edge
-    def run(model_id: str, text_value: str, chat_value: bool, new_value: float, metric_value: str) -> dict:
+    def run(model_id: str, text_value: str, chat_value: bool, new_value: float, metric_value: str) -> dict[Any, Any]:
         view = forward.inspect_text(model_id, text_value, settings, chat=bool(chat_value), new_tokens=int(new_value))
         view.attentions = view.attentions.astype(np.float16)  # half the memory per visitor; plots need no more
         last = len(view.ids) - 1
@@ -210,17 +216,19 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 capacity_snippet: snippet.capacity_code(hub_id, view.ids)}
 
     @at_edge
-    def redraw_attention(view: Inspection | None, layer_value: float, head_value: str, token_value: int | None):
+    def redraw_attention(view: Inspection | None, layer_value: float, head_value: str,
+                         token_value: int | None) -> tuple[Any, Any, Any]:
         if view is None:
             return gr.skip(), gr.skip(), gr.skip()
         return attention_figures(view, int(layer_value), head_value, token_value)
 
     @at_edge
-    def redraw_lens(view: Inspection | None, metric_value: str, start: float):
+    def redraw_lens(view: Inspection | None, metric_value: str, start: float) -> Any:
         return gr.skip() if view is None else lens_figure(view, metric_value, int(start))
 
     @at_edge
-    def show_capacity(target_value: str, model_id: str, users_value: float, measure_now: bool = False):
+    def show_capacity(target_value: str, model_id: str, users_value: float,
+                      measure_now: bool = False) -> tuple[Any, Any, str]:
         fig, compute, markdown, _ = capacity_outputs(settings, target_value, model_id, measure_now, int(users_value))
         return fig, compute, markdown
 
@@ -252,7 +260,7 @@ def register_api(settings: Settings) -> None:
     @at_edge
     @checked
     def attention(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0,
-                  layer: int | None = None, head: int | None = None) -> dict:
+                  layer: int | None = None, head: int | None = None) -> dict[str, Any]:
         """Attention weights of one layer (1-based; default the last) for one head (1-based; default the average over
         heads): `weights[i][j]` is how much token i attends to token j. Computed with eager attention: exact."""
         view = inspected(text, model, chat, new_tokens)
@@ -266,7 +274,7 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def logit_lens(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0) -> dict:
+    def logit_lens(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0) -> dict[str, Any]:
         """For every layer (0 = embeddings) and position: the top next-token guess read through the final norm and
         the output layer, its probability, the entropy in bits, and the rank of the model's final choice."""
         view = inspected(text, model, chat, new_tokens)
@@ -280,7 +288,7 @@ def register_api(settings: Settings) -> None:
     @at_edge
     @checked
     def capacity_api(target: str = next(iter(capacity.GPUS)), measure: bool = False,
-                     model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict:
+                     model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict[str, Any]:
         """KV-cache bytes per token, weight bytes, context window and the longest context that fits on `target`
         for every catalogue model with `users` conversations at once; with `measure`, the time per new token at several
         context lengths on this machine."""

@@ -39,6 +39,8 @@ sys.path.insert(0, {root!r})
 from playground.settings import Settings
 s = Settings(offline=True); s.apply_to_process()
 import torch
+if {threads}:
+    torch.set_num_threads({threads})
 from playground import runtime
 from playground.generation import catalogue, models
 from playground.inside import forward, lens, plots
@@ -110,13 +112,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (0: torch's default, as the app). 1 shows the ratio of CPU work even when "
+                             "other jobs load the machine, where 2 threads wait for each other at every barrier")
     args = parser.parse_args()
     from bench.common import machine
 
     print(f"machine: {machine()} (shared with other work while measured: absolute times are noisy)")
     ratios, views = [], []
     for number in range(args.processes):
-        out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), repeats=args.repeats)],
+        out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), repeats=args.repeats, threads=args.threads)],
                              capture_output=True, text=True, check=True, cwd=ROOT)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         plain, view = statistics.median(result["plain"]), statistics.median(result["view"])

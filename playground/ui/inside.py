@@ -14,7 +14,7 @@ import numpy as np
 
 from playground.errors import InvalidInput
 from playground.generation import catalogue
-from playground.inside import capacity, forward, plots, snippet
+from playground.inside import capacity, forward, lens, plots, snippet
 from playground.inside.forward import Inspection
 from playground.settings import Settings
 from playground.ui.api_types import checked
@@ -28,27 +28,48 @@ INTRO = """Look **inside** a language model on your own text: how much each toke
 model would predict **after every layer**, how it knows **word order**, and what each token **costs** in memory and
 compute. One forward pass of the real model; the numbers are exact and the code to reproduce them is below."""
 
-EXPLAIN = {
-    "attention": "**What it shows:** for one layer and head, how each token (row) splits its attention over itself and "
-                 "the earlier tokens (columns); each row sums to 1 and the future is blank (causal mask).  \n"
-                 "**What it does not show:** *why* the model answers as it does. Attention is not explanation: values "
-                 "and the MLP layers matter too, and heads work together.",
-    "lens": "**What it shows:** the next-token guess you get by reading each layer's hidden state through the final "
-            "norm and the output layer (the *logit lens*); the top row is exactly the model's own prediction.  \n"
-            "**What it does not show:** what early layers \"think\": they were never trained to be read this way, so "
-            "their rows are a rough approximation (tuned lenses train a probe per layer for that).",
-    "positions": "**What it shows:** attention alone ignores order. RoPE rotates each query and key by an angle "
-                 "proportional to the position: the same word gets a different query at every position, yet its "
-                 "score with a key depends only on the distance (the two lines lie on top of each other).  \n"
-                 "**What it does not show:** how the trained model *uses* distance in context; this is one word's "
-                 "vectors in layer 1, without the rest of the text.",
-    "capacity": "**What it shows:** memory for N conversations at once: one copy of the weights plus a KV cache per "
-                "conversation, which grows by 2 × layers × KV heads × head dim × bytes with every token; × marks "
-                "where the chosen device runs out. "
-                "Compute per token: about 2 × parameters FLOPs plus attention that grows with the context.  \n"
-                "**What it does not show:** activations, batching of many users, or framework overhead; real "
-                "servers also reserve memory and page the cache.",
+EXPLAIN = {  # one per plot: what it shows, and what it does not
+    "attention": "**Shows:** for one layer and head, how each token (row) splits its attention over itself and the "
+                 "earlier tokens (columns): each row sums to 1, and the upper right is blank because no token may "
+                 "look ahead (the causal mask).  \n"
+                 "**Does not show:** *why* the model answers as it does. Attention is not explanation: what is passed "
+                 "along (the values), the MLP layers and the other heads matter too.",
+    "looks_at": "**Shows:** one row of the heatmap as bars: how the chosen token (red) divides its attention between "
+                "itself and every token before it; the bars add up to 1.  \n"
+                "**Does not show:** how much information actually moves: a large weight on a token whose value "
+                "vector is small changes little. Pick another layer or head: each looks differently.",
+    "lens": "**Shows:** the next-token guess you get by reading each layer's hidden state through the final norm and "
+            "the output layer (the *logit lens*), read from the bottom (embeddings) up; each cell guesses the token "
+            "*after* its column, and the top row is exactly the model's own prediction.  \n"
+            "**Does not show:** what early layers \"think\": they were never trained to be read this way, so their "
+            "rows are a rough approximation (a tuned lens trains a small probe per layer for that).",
+    "rope_frequencies": "**Shows:** RoPE turns each pair of query/key dimensions by (position × that pair's "
+                        "frequency); this is how many tokens each pair needs for one full turn, from a few tokens "
+                        "(fast pairs tell near positions apart) to many thousands (slow pairs, for long distances).  \n"
+                        "**Does not show:** what the model keeps in each pair. The frequencies come from the config "
+                        "(`rope_theta`), they are not learned.",
+    "rope_scores": "**Shows:** left, the attention score of one word's query with the same word's key *d* tokens back, "
+                   "computed at positions 0 and 200: the lines lie on top of each other, so the score depends only on "
+                   "the distance. Right: the query itself changes with the position.  \n"
+                   "**Does not show:** how the trained model uses distance in a real text; this is one word's vectors "
+                   "in layer 1, with nothing else around it.",
+    "learned": "**Shows:** GPT-2-style models add one trained vector per position to each token; this is how similar "
+               "those vectors are to each other (1 = the same): neighbouring positions look alike.  \n"
+               "**Does not show:** the order of the text itself, or how later layers use it.",
+    "memory": "**Shows:** memory for N conversations at once: one copy of the weights plus a KV cache per conversation, "
+              "which grows by 2 × layers × KV heads × head dim × bytes with every token; × marks where the chosen "
+              "device runs out.  \n"
+              "**Does not show:** activations, framework overhead or memory fragmentation; real servers also "
+              "reserve memory ahead and page the cache.",
+    "compute": "**Shows:** blue, the FLOPs per new token from the formula: about 2 × parameters plus attention, which "
+               "grows with the context. Red (press *Measure*): the time per new token measured on this machine with "
+               "a KV cache of each length.  \n"
+               "**Does not show:** batching: a server that decodes many conversations together gets far more tokens "
+               "per second than one at a time.",
 }
+LENS_PRECISION = ("The top row is computed exactly. The other rows run the output layer in bf16 where this CPU has it, "
+                  "then recompute the best guesses in full precision: the top guess is the same as in fp32, its "
+                  "probability within ±{prob}, the entropy within ±{entropy} bits (tests/test_inside_lens.py).")
 
 
 def head_choices(heads: int) -> list[str]:
@@ -162,12 +183,13 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     state = gr.State(None)  # this visitor's Inspection: redraws need no model
     with gr.Tabs():
         with gr.Tab("Attention"):
-            gr.Markdown(EXPLAIN["attention"], elem_classes="inside-explain")
             with gr.Row():
                 layer = gr.Slider(1, 30, value=1, step=1, label="Layer", elem_id="inside-layer")
                 head = gr.Dropdown(head_choices(9), value=AVERAGE, label="Head", elem_id="inside-head")
                 token = gr.Dropdown([], label="What does this token look at?", elem_id="inside-token")
+            gr.Markdown(EXPLAIN["attention"], elem_classes="inside-explain")
             heat = gr.Plot(label="Attention heatmap", elem_id="inside-attention")
+            gr.Markdown(EXPLAIN["looks_at"], elem_classes="inside-explain")
             bars = gr.Plot(label="One token's attention", elem_id="inside-looks-at")
             attention_snippet = gr.Code(language="python", label="Copy as code: this attention matrix")
         with gr.Tab("Layer by layer"):
@@ -177,21 +199,27 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                 lens_from = gr.Slider(0, 1, value=0, step=1, label=f"First position shown ({plots.LENS_WINDOW} at a time)",
                                       elem_id="inside-lens-from")
             lens_plot = gr.Plot(label="Logit lens", elem_id="inside-lens")
+            gr.Markdown(LENS_PRECISION.format(prob=lens.PROB_TOLERANCE, entropy=lens.ENTROPY_TOLERANCE),
+                        elem_classes="inside-explain")
             lens_snippet = gr.Code(language="python", label="Copy as code: the logit lens")
         with gr.Tab("Positions"):
-            gr.Markdown(EXPLAIN["positions"], elem_classes="inside-explain")
+            gr.Markdown("Attention by itself ignores word order: shuffle the tokens and every score stays the same. "
+                        "Models add the order in one of two ways, shown here with the loaded model's own weights.")
             positions_note = gr.Markdown(elem_id="inside-positions-note")
+            explain_a = gr.Markdown(EXPLAIN["rope_frequencies"], elem_classes="inside-explain")
             positions_a = gr.Plot(label="Position encoding", elem_id="inside-positions")
+            explain_b = gr.Markdown(EXPLAIN["rope_scores"], elem_classes="inside-explain")
             positions_b = gr.Plot(label="Score against distance")
         with gr.Tab("Capacity"):
-            gr.Markdown(EXPLAIN["capacity"], elem_classes="inside-explain")
             with gr.Row():
                 target = gr.Dropdown([*capacity.GPUS, capacity.MACHINE], value=next(iter(capacity.GPUS)),
                                      label="Device", elem_id="inside-target")
                 users = gr.Slider(1, 64, value=30, step=1, label="Conversations at once (a workshop: 30)",
                                   elem_id="inside-users")
                 measure = gr.Button("Measure time per token on this machine", elem_id="inside-measure")
+            gr.Markdown(EXPLAIN["memory"], elem_classes="inside-explain")
             memory_plot = gr.Plot(label="Memory", elem_id="inside-memory")
+            gr.Markdown(EXPLAIN["compute"], elem_classes="inside-explain")
             compute_plot = gr.Plot(label="Compute", elem_id="inside-compute")
             table = gr.Markdown(elem_id="inside-table")
             capacity_snippet = gr.Code(language="python", label="Copy as code: KV-cache bytes per token")
@@ -213,6 +241,8 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                 lens_plot: lens_figure(view, metric_value, len(view.ids) - plots.LENS_WINDOW),
                 lens_snippet: snippet.lens_code(hub_id, view.ids),
                 positions_a: pos_a, positions_b: pos_b, positions_note: pos_note,
+                explain_a: EXPLAIN["rope_frequencies" if view.positions.kind == "rope" else "learned"],
+                explain_b: gr.update(visible=view.positions.kind == "rope"),
                 capacity_snippet: snippet.capacity_code(hub_id, view.ids)}
 
     @at_edge
@@ -233,7 +263,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         return fig, compute, markdown
 
     outputs = [state, status, layer, head, token, heat, bars, attention_snippet, lens_from, lens_plot, lens_snippet,
-               positions_a, positions_b, positions_note, capacity_snippet]
+               positions_a, positions_b, positions_note, explain_a, explain_b, capacity_snippet]
     gr.on([run_btn.click, text.submit], run, [model, text, chat, new_tokens, metric], outputs,
           api_name="inside_view", api_visibility="undocumented",
           concurrency_limit=settings.generation_concurrency, concurrency_id="inside").success(

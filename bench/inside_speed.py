@@ -58,7 +58,7 @@ def plain():
             return loaded.model(torch.tensor([ids], device=loaded.model.device), output_hidden_states=True)
     runtime.call(run)
 
-parts = {{"pass_and_lens": [], "lens": [], "figures": []}}
+parts = {{"pass_and_lens": [], "lens": [], "matmul": [], "figures": []}}
 fast_dtype = lens.fast_dtype
 
 def view(exact=False):
@@ -76,12 +76,22 @@ def view(exact=False):
         parts["figures"].append(time.perf_counter() - started)
 
 def lens_only():
+    lens.fast_dtype = fast_dtype
     def run():
         with torch.inference_mode():
             out = loaded.model(torch.tensor([ids], device=loaded.model.device), output_hidden_states=True)
             started = time.perf_counter()
             lens.lens(loaded.model, out.hidden_states, out.logits[0])
             parts["lens"].append(time.perf_counter() - started)
+            # the lens's matmuls alone, without the reductions over each block
+            head = loaded.model.get_output_embeddings()
+            rows = lens.final_norm(loaded.model)(torch.cat([h[0] for h in out.hidden_states[:-1]]))
+            dtype = fast_dtype(loaded.model)
+            bulk, (bulk_rows, _) = lens.bulk_weight(head, dtype), lens._bulk_rows(rows, rows[:, 0], dtype)
+            started = time.perf_counter()
+            for start in range(0, bulk.shape[0], lens.BLOCK):
+                bulk_rows @ bulk[start:start + lens.BLOCK].T
+            parts["matmul"].append(time.perf_counter() - started)
     runtime.call(run)
 
 def switch():
@@ -131,9 +141,10 @@ def main() -> None:
         print(f"process {number + 1}: plain forward {plain * 1000:.0f} ms, whole view {view * 1000:.0f} ms, "
               f"ratio {view / plain:.2f}; with the all-fp32 lens {exact * 1000:.0f} ms, ratio {exact / plain:.2f} "
               f"(medians of {args.repeats}, alternating; torch threads {result['threads']}; lens bulk {result['bulk']})")
-        part = {key: statistics.median(result[key]) for key in ("pass_and_lens", "lens", "figures")}
+        part = {key: statistics.median(result[key]) for key in ("pass_and_lens", "lens", "matmul", "figures")}
         print(f"  inside the view: eager pass + lens {part['pass_and_lens'] * 1000:.0f} ms, of which the lens "
-              f"≈ {part['lens'] * 1000:.0f} ms (timed alone); plotly figures {part['figures'] * 1000:.0f} ms")
+              f"≈ {part['lens'] * 1000:.0f} ms (timed alone: its matmuls {part['matmul'] * 1000:.0f} ms, the "
+              f"reductions the rest); plotly figures {part['figures'] * 1000:.0f} ms")
         print(f"  eager switch there and back: {result['switch_s'] * 1e6:.0f} µs; an eager-loaded second copy would "
               f"add {result['weights_mb']:.0f} MB")
     ratio, view = statistics.median(ratios), statistics.median(views)

@@ -158,8 +158,10 @@ def memory_plot(rows: Sequence[Row], target_name: str, target_bytes: float, user
     high = max([float(r.total_bytes.max()) for r in rows] + [target_bytes]) / 1e9
     who = "one conversation" if users == 1 else f"{users} conversations at once"
     fig.update_layout(title=f"Memory for {who}: weights + KV cache, up to each context window",
-                      height=460, xaxis={"title": "context length (tokens)", "type": "log"},
-                      yaxis={"title": "GB", "type": "log", "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
+                      height=460, xaxis={"title": "context length (tokens)", "type": "log", "dtick": 1},
+                      # dtick 1: a label at every power of ten only (plotly's 2 and 5 in between read as values)
+                      yaxis={"title": "GB", "type": "log", "dtick": 1,
+                             "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
                       **LAYOUT)
     return fig
 
@@ -176,7 +178,7 @@ def compute_plot(arch: Arch, label: str, contexts: Sequence[int], measured_s: Se
     if measured_s:
         fig.add_trace(go.Scatter(x=list(contexts), y=[s * 1000 for s in measured_s], name=f"ms per token ({where})",
                                  mode="lines+markers", line={"color": "#d62728"}), secondary_y=True)
-    fig.update_xaxes(title_text="context length (tokens)", type="log")
+    fig.update_xaxes(title_text="context length (tokens)", type="log", dtick=1)
     fig.update_yaxes(title_text="GFLOPs per new token", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text="measured ms per token", secondary_y=True, rangemode="tozero")
     fig.update_layout(title=f"Compute per new token: {label}", height=400, legend={"orientation": "h", "y": -0.2},

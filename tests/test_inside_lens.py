@@ -41,7 +41,7 @@ def close_enough(found, expected, prob, entropy):
 def test_blocks_and_candidates_equal_a_plain_softmax(monkeypatch, cap):
     import torch
 
-    monkeypatch.setattr(lens, "BLOCK", 96)  # seven blocks, the last one short
+    monkeypatch.setattr(lens, "BLOCK", 256)  # three blocks: two through the group maxima, the last one short
     torch.manual_seed(0)
     head = torch.nn.Linear(64, 600, bias=False)
     with torch.no_grad():
@@ -60,6 +60,18 @@ def test_blocks_and_candidates_equal_a_plain_softmax(monkeypatch, cap):
     close_enough(runtime.call(run, torch.float32), expected, prob=1e-5, entropy=1e-4)
     close_enough(runtime.call(run, torch.bfloat16), expected, prob=lens.PROB_TOLERANCE,
                  entropy=lens.ENTROPY_TOLERANCE)
+
+
+def test_the_best_values_through_group_maxima_are_the_top_k():
+    import torch
+
+    torch.manual_seed(1)
+    values = torch.randn(50, 2048)
+    values[:5, :64] += 10  # rows whose best values crowd into the same few groups
+    found_v, found_i = lens._best(values)
+    expected = values.topk(lens.CANDIDATES, dim=-1)
+    assert torch.equal(found_v.sort(-1, descending=True).values, expected.values)
+    assert torch.equal(values.gather(1, found_i), found_v)
 
 
 def test_the_bulk_weight_is_made_once_per_model_with_the_shift_columns():

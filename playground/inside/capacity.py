@@ -9,7 +9,6 @@ KV cache of each length (random numbers of the right shape: time does not depend
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from playground import runtime
+from playground.cache import SharedCache
 from playground.generation import catalogue, models
 from playground.inside import architecture
 from playground.inside.architecture import Arch
@@ -49,7 +49,7 @@ class Row:
 
 
 def targets() -> dict[str, Target]:
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # no stubs pinned; two calls below
 
     _, dtype = runtime.device_and_dtype()
     out = {name: Target(name, memory, GPU_BYTES) for name, memory in GPUS.items()}
@@ -112,24 +112,23 @@ class Timing:
     seconds_per_token: list[float]
 
 
-_timings: dict[tuple[str, str, str], Timing] = {}
-_timing_lock = threading.Lock()
+_timings: SharedCache[tuple[str, str, str], Timing] = SharedCache(32)  # per model, device and dtype
 
 
 def measured(spec: catalogue.ModelSpec, settings: Settings) -> Timing:
-    """Time one new token at several context lengths; measured once per model and device, then kept."""
+    """Time one new token at several context lengths; measured once per model and device, then kept
+    (single flight: a second visitor waits for the first measurement; a failed one is not kept)."""
     loaded = models.load_model(spec, settings)
-    key = (spec.id, loaded.device, loaded.dtype)
-    with _timing_lock:  # single flight: a second visitor waits for the first measurement
-        if key not in _timings:
-            arch = architecture.of_loaded(loaded.model)
-            size = dtype_size(loaded.model.dtype)
-            contexts = [n for n in MEASURE_CONTEXTS
-                        if n < arch.context and arch.kv_bytes(n, size) <= MEASURE_KV_LIMIT]
-            with loaded.lock:
-                seconds = runtime.call(_time_steps, loaded.model, arch, contexts)
-            _timings[key] = Timing(spec.id, loaded.device, loaded.dtype, contexts, seconds)
-        return _timings[key]
+
+    def measure() -> Timing:
+        arch = architecture.of_loaded(loaded.model)
+        size = dtype_size(loaded.model.dtype)
+        contexts = [n for n in MEASURE_CONTEXTS if n < arch.context and arch.kv_bytes(n, size) <= MEASURE_KV_LIMIT]
+        with loaded.lock:
+            seconds = runtime.call(_time_steps, loaded.model, arch, contexts)
+        return Timing(spec.id, loaded.device, loaded.dtype, contexts, seconds)
+
+    return _timings.get_or_load((spec.id, loaded.device, loaded.dtype), measure)
 
 
 def _time_steps(model: Any, arch: Arch, contexts: list[int], repeats: int = 2) -> list[float]:

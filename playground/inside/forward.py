@@ -11,12 +11,13 @@ torch work runs on, so no other forward pass can interleave) while holding the m
 nothing; a second eager copy of the weights would double the memory (see bench/inside_speed.py).
 
 The logit lens: every layer's hidden state, passed through the model's final norm and its
-unembedding (the output layer), read as if it were the last layer (`lens`).
+unembedding (the output layer), read as if it were the last layer (`lens.py`: how it is kept fast).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 from playground import runtime
 from playground.errors import InvalidInput, NotAllowed
 from playground.generation import catalogue, models
-from playground.inside import architecture, positions
+from playground.inside import architecture, lens, positions
 from playground.settings import Settings
 from playground.tokenization.visible import visible
 
@@ -106,7 +107,7 @@ def prompt_ids(tokenizer: Any, text: str, chat: bool) -> list[int]:
 
 def inspect_text(model_id: str, text: str, settings: Settings, *, chat: bool = True, new_tokens: int = 0) -> Inspection:
     """Tokenize, cap, check the budget, load, then run the pass on the torch thread."""
-    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=settings.allow_custom_models)
+    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=bool(settings.allow_custom_models))
     if len(text or "") > settings.max_input_chars:
         raise InvalidInput(f"The text is {len(text):,} characters; the limit is {settings.max_input_chars:,}.")
     cap = settings.inside_max_tokens
@@ -130,7 +131,7 @@ def inspect_text(model_id: str, text: str, settings: Settings, *, chat: bool = T
         raw = runtime.call(_forward, loaded.model, ids, new_tokens, token if token is not None else ids[-1])
     all_ids = raw["ids"]
     top_ids = raw["top_ids"]
-    lens = Lens(top_ids=top_ids, top_labels=[[label_of(int(t)) for t in row] for row in top_ids],
+    layer_lens = Lens(top_ids=top_ids, top_labels=[[label_of(int(t)) for t in row] for row in top_ids],
                 top_probs=raw["top_probs"], entropy_bits=raw["entropy"], chosen_ids=raw["chosen"],
                 chosen_labels=[label_of(int(t)) for t in raw["chosen"]], chosen_rank=raw["rank"],
                 layer_names=["embeddings"] + [f"layer {i}" for i in range(1, len(top_ids))])
@@ -138,11 +139,11 @@ def inspect_text(model_id: str, text: str, settings: Settings, *, chat: bool = T
     if pos.token_id is not None:
         pos.token_label = label_of(pos.token_id)
     return Inspection(model_id=spec.id, model_label=spec.label, ids=all_ids, labels=[label_of(i) for i in all_ids],
-                      prompt_tokens=len(ids), attentions=raw["attentions"], lens=lens, positions=pos,
+                      prompt_tokens=len(ids), attentions=raw["attentions"], lens=layer_lens, positions=pos,
                       device=loaded.device, dtype=loaded.dtype, forward_s=raw["forward_s"], notes=notes)
 
 
-def _labeller(view: Any):
+def _labeller(view: Any) -> Callable[[int], str]:
     cache: dict[int, str] = {}
 
     def label(token_id: int) -> str:
@@ -154,63 +155,7 @@ def _labeller(view: Any):
     return label
 
 
-def final_norm(model: Any) -> Any:
-    """The norm the model applies after its last layer (Llama/Qwen/Gemma/Phi `norm`, GPT-2 `ln_f`)."""
-    base = model.base_model
-    for name in ("norm", "ln_f", "final_layernorm"):
-        if hasattr(base, name):
-            return getattr(base, name)
-    raise NotAllowed(f"{type(model).__name__} has no final norm this view knows; the logit lens needs it.")
-
-
-LENS_ROWS = 16  # (layer, position) rows per chunk: the passes over the vocabulary stay in the CPU cache
-
-
-def _softcap(model: Any) -> float | None:
-    return getattr(getattr(model.config, "text_config", None) or model.config, "final_logit_softcapping", None)
-
-
-def _row_stats(logits: Any, chosen: Any) -> tuple[Any, Any, Any, Any]:
-    """Top id, its probability, entropy (bits) and the chosen token's rank, per row; `logits` is overwritten.
-
-    One max, one compare, one exp and two reductions over the vocabulary, instead of materialising
-    log-probabilities: with p = e/z, e = exp(l − max), entropy = log z − Σ e·(l − max) / z."""
-    import torch
-
-    top = logits.max(dim=-1)
-    rank = (logits > logits.gather(-1, chosen[:, None])).sum(-1)
-    shifted = logits.sub_(top.values[:, None])
-    e = shifted.exp()
-    z = e.sum(-1)
-    dot = torch.bmm(e[:, None, :], shifted[:, :, None])[:, 0, 0]
-    return top.indices, 1.0 / z, (z.log() - dot / z) / np.log(2), rank
-
-
-def lens(model: Any, hidden_states: tuple, final_logits: Any) -> dict:
-    """The logit lens for every (layer, position): hidden state → final norm → output layer.
-
-    Row 0 is the embeddings; the last row is the model's own logits (its last hidden state is already normed,
-    so reading it through the output layer gives exactly those, as the lens snippet shows)."""
-    import torch
-
-    chosen = final_logits.argmax(-1)
-    n = final_logits.shape[0]
-    norm, head, cap = final_norm(model), model.get_output_embeddings(), _softcap(model)
-    rows = torch.cat([h[0] for h in hidden_states[:-1]])  # (layers × positions, hidden), layer-major
-    wanted = chosen.repeat(len(hidden_states) - 1)
-    parts = []
-    for start in range(0, rows.shape[0], LENS_ROWS):
-        logits = head(norm(rows[start:start + LENS_ROWS])).float()
-        if cap:
-            logits = cap * (logits / cap).tanh()
-        parts.append(_row_stats(logits, wanted[start:start + LENS_ROWS]))
-    parts.append(_row_stats(final_logits.float().clone(), chosen))
-    top, prob, entropy, rank = (runtime.to_numpy(torch.cat(column)).reshape(-1, n) for column in zip(*parts, strict=True))
-    return {"top_ids": top.astype(np.int64), "top_probs": prob, "entropy": entropy, "rank": rank.astype(np.int64),
-            "chosen": runtime.to_numpy(chosen).astype(np.int64)}
-
-
-def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -> dict:
+def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -> dict[str, Any]:
     """Runs on the torch thread: optional greedy continuation, then the eager pass and the lens."""
     import torch
 
@@ -228,7 +173,7 @@ def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -
         finally:
             model.set_attn_implementation(previous)
         attentions = runtime.to_numpy(torch.cat(out.attentions, dim=0))  # (layers, heads, n, n)
-        found = lens(model, out.hidden_states, out.logits[0])
+        found = lens.lens(model, out.hidden_states, out.logits[0])
         forward_s = time.perf_counter() - started
         pos = positions.compute(model, position_token)
     return {"ids": x[0].tolist(), "attentions": attentions, "positions": pos, "forward_s": forward_s, **found}

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from playground.inside.architecture import Arch
+
+if TYPE_CHECKING:
+    from playground.inside.capacity import Row
+    from playground.inside.forward import Lens
 
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "template": "plotly_white"}
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
@@ -17,7 +22,7 @@ def ticks(labels: Sequence[str]) -> list[str]:
     return [f"{i} {t if len(t) <= 14 else t[:13] + '…'}" for i, t in enumerate(labels)]
 
 
-def attention_heatmap(weights: np.ndarray, labels: Sequence[str], title: str):
+def attention_heatmap(weights: np.ndarray, labels: Sequence[str], title: str) -> Any:
     """(n, n) weights: row = the token doing the looking, column = the token looked at."""
     import plotly.graph_objects as go
 
@@ -33,7 +38,7 @@ def attention_heatmap(weights: np.ndarray, labels: Sequence[str], title: str):
     return fig
 
 
-def looks_at(weights: np.ndarray, labels: Sequence[str], index: int, title: str):
+def looks_at(weights: np.ndarray, labels: Sequence[str], index: int, title: str) -> Any:
     """One row of the attention matrix as bars: where token `index` puts its attention."""
     import plotly.graph_objects as go
 
@@ -61,7 +66,7 @@ def _cell(text: str) -> str:
     return text if len(text) <= 9 else text[:8] + "…"
 
 
-def lens_heatmap(lens, labels: Sequence[str], metric: str, title: str, start: int = 0):
+def lens_heatmap(lens: Lens, labels: Sequence[str], metric: str, title: str, start: int = 0) -> Any:
     """Layers (rows, embeddings at the bottom) × LENS_WINDOW positions from `start`; each cell shows that
     layer's top guess."""
     import plotly.graph_objects as go
@@ -89,7 +94,7 @@ def lens_heatmap(lens, labels: Sequence[str], metric: str, title: str, start: in
     return fig
 
 
-def rope_frequencies(inv_freq: np.ndarray, title: str):
+def rope_frequencies(inv_freq: np.ndarray, title: str) -> Any:
     import plotly.graph_objects as go
 
     wavelength = 2 * np.pi / inv_freq
@@ -101,7 +106,7 @@ def rope_frequencies(inv_freq: np.ndarray, title: str):
 
 
 def rope_scores(offsets: np.ndarray, start: np.ndarray, later: np.ndarray, later_at: int, cosine: np.ndarray,
-                token: str, title: str):
+                token: str, title: str) -> Any:
     """Score q·k/√d against the distance, for a pair starting at 0 and the same pair shifted."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -122,7 +127,7 @@ def rope_scores(offsets: np.ndarray, start: np.ndarray, later: np.ndarray, later
     return fig
 
 
-def position_similarity(similarity: np.ndarray, title: str):
+def position_similarity(similarity: np.ndarray, title: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Heatmap(z=similarity, colorscale="RdBu", reversescale=True, zmin=-1, zmax=1,
@@ -132,7 +137,7 @@ def position_similarity(similarity: np.ndarray, title: str):
     return fig
 
 
-def memory_plot(rows: Sequence, target_name: str, target_bytes: float, users: int):
+def memory_plot(rows: Sequence[Row], target_name: str, target_bytes: float, users: int) -> Any:
     """Weights + KV caches against context length, one line per model, × where memory runs out."""
     import plotly.graph_objects as go
 
@@ -153,13 +158,15 @@ def memory_plot(rows: Sequence, target_name: str, target_bytes: float, users: in
     high = max([float(r.total_bytes.max()) for r in rows] + [target_bytes]) / 1e9
     who = "one conversation" if users == 1 else f"{users} conversations at once"
     fig.update_layout(title=f"Memory for {who}: weights + KV cache, up to each context window",
-                      height=460, xaxis={"title": "context length (tokens)", "type": "log"},
-                      yaxis={"title": "GB", "type": "log", "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
+                      height=460, xaxis={"title": "context length (tokens)", "type": "log", "dtick": 1},
+                      # dtick 1: a label at every power of ten only (plotly's 2 and 5 in between read as values)
+                      yaxis={"title": "GB", "type": "log", "dtick": 1,
+                             "range": [np.log10(low * 0.7), np.log10(high * 1.5)]},
                       **LAYOUT)
     return fig
 
 
-def compute_plot(arch: Arch, label: str, contexts: Sequence[int], measured_s: Sequence[float] | None, where: str):
+def compute_plot(arch: Arch, label: str, contexts: Sequence[int], measured_s: Sequence[float] | None, where: str) -> Any:
     """Theoretical FLOPs per new token, and the measured time per token on this machine."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -171,7 +178,7 @@ def compute_plot(arch: Arch, label: str, contexts: Sequence[int], measured_s: Se
     if measured_s:
         fig.add_trace(go.Scatter(x=list(contexts), y=[s * 1000 for s in measured_s], name=f"ms per token ({where})",
                                  mode="lines+markers", line={"color": "#d62728"}), secondary_y=True)
-    fig.update_xaxes(title_text="context length (tokens)", type="log")
+    fig.update_xaxes(title_text="context length (tokens)", type="log", dtick=1)
     fig.update_yaxes(title_text="GFLOPs per new token", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text="measured ms per token", secondary_y=True, rangemode="tozero")
     fig.update_layout(title=f"Compute per new token: {label}", height=400, legend={"orientation": "h", "y": -0.2},

@@ -37,7 +37,7 @@ class Positions:
     scores_later: np.ndarray | None = None  # (heads, OFFSETS): query at LATER + d, key at LATER
     query_cosine: np.ndarray | None = None  # (positions,): mean over heads of cos(q at 0, q at p)
     similarity: np.ndarray | None = None  # learned: (n, n) cosine of position vectors
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 def pick_token(ids: list[int], special: set[int]) -> int | None:
@@ -82,9 +82,10 @@ def _qk(attn: Any, x: Any, heads: int, kv_heads: int, head_dim: int) -> tuple[An
 
 def _rotary(base: Any, x: Any, position_ids: Any) -> tuple[Any, Any]:
     try:
-        return base.rotary_emb(x, position_ids)
+        cos, sin = base.rotary_emb(x, position_ids)
     except TypeError:  # Gemma 3 keeps one rotation per layer type
-        return base.rotary_emb(x, position_ids, "full_attention")
+        cos, sin = base.rotary_emb(x, position_ids, "full_attention")
+    return cos, sin
 
 
 def _rope(model: Any, base: Any, token: int) -> Positions:

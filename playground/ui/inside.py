@@ -14,7 +14,7 @@ import numpy as np
 
 from playground.errors import InvalidInput
 from playground.generation import catalogue
-from playground.inside import capacity, forward, plots, snippet
+from playground.inside import capacity, forward, lens, plots, snippet
 from playground.inside.forward import Inspection
 from playground.settings import Settings
 from playground.ui.api_types import checked
@@ -28,27 +28,48 @@ INTRO = """Look **inside** a language model on your own text: how much each toke
 model would predict **after every layer**, how it knows **word order**, and what each token **costs** in memory and
 compute. One forward pass of the real model; the numbers are exact and the code to reproduce them is below."""
 
-EXPLAIN = {
-    "attention": "**What it shows:** for one layer and head, how each token (row) splits its attention over itself and "
-                 "the earlier tokens (columns); each row sums to 1 and the future is blank (causal mask).  \n"
-                 "**What it does not show:** *why* the model answers as it does. Attention is not explanation: values "
-                 "and the MLP layers matter too, and heads work together.",
-    "lens": "**What it shows:** the next-token guess you get by reading each layer's hidden state through the final "
-            "norm and the output layer (the *logit lens*); the top row is exactly the model's own prediction.  \n"
-            "**What it does not show:** what early layers \"think\": they were never trained to be read this way, so "
-            "their rows are a rough approximation (tuned lenses train a probe per layer for that).",
-    "positions": "**What it shows:** attention alone ignores order. RoPE rotates each query and key by an angle "
-                 "proportional to the position: the same word gets a different query at every position, yet its "
-                 "score with a key depends only on the distance (the two lines lie on top of each other).  \n"
-                 "**What it does not show:** how the trained model *uses* distance in context; this is one word's "
-                 "vectors in layer 1, without the rest of the text.",
-    "capacity": "**What it shows:** memory for N conversations at once: one copy of the weights plus a KV cache per "
-                "conversation, which grows by 2 × layers × KV heads × head dim × bytes with every token; × marks "
-                "where the chosen device runs out. "
-                "Compute per token: about 2 × parameters FLOPs plus attention that grows with the context.  \n"
-                "**What it does not show:** activations, batching of many users, or framework overhead; real "
-                "servers also reserve memory and page the cache.",
+EXPLAIN = {  # one per plot: what it shows, and what it does not
+    "attention": "**Shows:** for one layer and head, how each token (row) splits its attention over itself and the "
+                 "earlier tokens (columns): each row sums to 1, and the upper right is blank because no token may "
+                 "look ahead (the causal mask).  \n"
+                 "**Does not show:** *why* the model answers as it does. Attention is not explanation: what is passed "
+                 "along (the values), the MLP layers and the other heads matter too.",
+    "looks_at": "**Shows:** one row of the heatmap as bars: how the chosen token (red) divides its attention between "
+                "itself and every token before it; the bars add up to 1.  \n"
+                "**Does not show:** how much information actually moves: a large weight on a token whose value "
+                "vector is small changes little. Pick another layer or head: each looks differently.",
+    "lens": "**Shows:** the next-token guess you get by reading each layer's hidden state through the final norm and "
+            "the output layer (the *logit lens*), read from the bottom (embeddings) up; each cell guesses the token "
+            "*after* its column, and the top row is exactly the model's own prediction.  \n"
+            "**Does not show:** what early layers \"think\": they were never trained to be read this way, so their "
+            "rows are a rough approximation (a tuned lens trains a small probe per layer for that).",
+    "rope_frequencies": "**Shows:** RoPE turns each pair of query/key dimensions by (position × that pair's "
+                        "frequency); this is how many tokens each pair needs for one full turn, from a few tokens "
+                        "(fast pairs tell near positions apart) to many thousands (slow pairs, for long distances).  \n"
+                        "**Does not show:** what the model keeps in each pair. The frequencies come from the config "
+                        "(`rope_theta`), they are not learned.",
+    "rope_scores": "**Shows:** left, the attention score of one word's query with the same word's key *d* tokens back, "
+                   "computed at positions 0 and 200: the lines lie on top of each other, so the score depends only on "
+                   "the distance. Right: the query itself changes with the position.  \n"
+                   "**Does not show:** how the trained model uses distance in a real text; this is one word's vectors "
+                   "in layer 1, with nothing else around it.",
+    "learned": "**Shows:** GPT-2-style models add one trained vector per position to each token; this is how similar "
+               "those vectors are to each other (1 = the same): neighbouring positions look alike.  \n"
+               "**Does not show:** the order of the text itself, or how later layers use it.",
+    "memory": "**Shows:** memory for N conversations at once: one copy of the weights plus a KV cache per conversation, "
+              "which grows by 2 × layers × KV heads × head dim × bytes with every token; × marks where the chosen "
+              "device runs out.  \n"
+              "**Does not show:** activations, framework overhead or memory fragmentation; real servers also "
+              "reserve memory ahead and page the cache.",
+    "compute": "**Shows:** blue, the FLOPs per new token from the formula: about 2 × parameters plus attention, which "
+               "grows with the context. Red (press *Measure*): the time per new token measured on this machine with "
+               "a KV cache of each length.  \n"
+               "**Does not show:** batching: a server that decodes many conversations together gets far more tokens "
+               "per second than one at a time.",
 }
+LENS_PRECISION = ("The top row is computed exactly. The other rows run the output layer in bf16 where this CPU has it, "
+                  "then recompute the best guesses in full precision: the top guess is the same as in fp32, its "
+                  "probability within ±{prob}, the entropy within ±{entropy} bits (tests/test_inside_lens.py).")
 
 
 def head_choices(heads: int) -> list[str]:
@@ -65,10 +86,11 @@ def head_index(choice: str | None) -> int | None:
 
 def attention_matrix(view: Inspection, layer: int, head: int | None) -> np.ndarray:
     layer_weights = view.attentions[layer].astype(np.float32)
-    return layer_weights.mean(0) if head is None else layer_weights[head]
+    matrix: np.ndarray = layer_weights.mean(0) if head is None else layer_weights[head]
+    return matrix
 
 
-def attention_figures(view: Inspection, layer: int, head_choice: str | None, token: int | None) -> tuple:
+def attention_figures(view: Inspection, layer: int, head_choice: str | None, token: int | None) -> tuple[Any, Any, str]:
     layer = int(min(max(layer, 1), view.layers)) - 1
     head = head_index(head_choice)
     matrix = attention_matrix(view, layer, head)
@@ -79,7 +101,7 @@ def attention_figures(view: Inspection, layer: int, head_choice: str | None, tok
             snippet.attention_code(catalogue.get(view.model_id, allow_custom=True).hub_id, view.ids, layer, head))
 
 
-def lens_figure(view: Inspection, metric: str, start: int):
+def lens_figure(view: Inspection, metric: str, start: int) -> Any:
     start = max(0, min(start, len(view.ids) - 1))
     shown = f"positions {start}–{min(start + plots.LENS_WINDOW, len(view.ids)) - 1} of {len(view.ids)}"
     return plots.lens_heatmap(view.lens, view.labels, metric,
@@ -89,6 +111,9 @@ def lens_figure(view: Inspection, metric: str, start: int):
 def positions_figures(view: Inspection) -> tuple[Any, Any, str]:
     pos = view.positions
     if pos.kind == "rope":
+        # a RoPE result carries all of these (positions.Positions)
+        assert pos.inv_freq is not None and pos.offsets is not None and pos.query_cosine is not None
+        assert pos.scores_start is not None and pos.scores_later is not None
         first = plots.rope_frequencies(pos.inv_freq, "RoPE: each dimension pair turns at its own speed")
         second = plots.rope_scores(pos.offsets, pos.scores_start.mean(0), pos.scores_later.mean(0),
                                    positions_later(), pos.query_cosine, pos.token_label,
@@ -98,6 +123,7 @@ def positions_figures(view: Inspection) -> tuple[Any, Any, str]:
                 f"changes with every position.")
         return first, second, note
     if pos.kind == "learned":
+        assert pos.similarity is not None
         return plots.position_similarity(pos.similarity, "Learned position vectors: cosine similarity"), None, pos.note
     return None, None, pos.note
 
@@ -117,11 +143,12 @@ def status_text(view: Inspection) -> str:
     return "\n\n".join(lines + [f"⚠ {note}" for note in view.notes])
 
 
-def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool, users: int = 1) -> tuple:
+def capacity_outputs(settings: Settings, target_name: str, model_id: str, measure: bool,
+                     users: int = 1) -> tuple[Any, Any, str, capacity.Timing | None]:
     target = capacity.targets().get(target_name) or capacity.targets()[next(iter(capacity.GPUS))]
     users = max(1, int(users))
     rows = capacity.rows(settings, target, users)
-    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=settings.allow_custom_models)
+    spec = catalogue.get(model_id or catalogue.DEFAULT_MODEL, allow_custom=bool(settings.allow_custom_models))
     arch = capacity.arch_for(spec, settings)
     timing = capacity.measured(spec, settings) if measure else None
     table = [f"| model | numbers from | KV cache per token | weights | context window | fits on {target.name}, {users} at once |",
@@ -142,11 +169,11 @@ def capacity_outputs(settings: Settings, target_name: str, model_id: str, measur
     return plots.memory_plot(rows, target.name, target.memory, users), compute, "\n".join(table), timing
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
         model = gr.Dropdown(model_choices(settings), value=catalogue.DEFAULT_MODEL, label="Model", scale=3,
-                            allow_custom_value=settings.allow_custom_models, elem_id="inside-model")
+                            allow_custom_value=bool(settings.allow_custom_models), elem_id="inside-model")
         chat = gr.Checkbox(True, label="Wrap in the chat template", scale=1)
         new_tokens = gr.Slider(0, 32, value=6, step=1, label="Generate first (greedy tokens)", scale=2)
     text = gr.Textbox(DEFAULT_TEXT, label=f"Text (the first {settings.inside_max_tokens} tokens are used)", lines=2,
@@ -156,12 +183,13 @@ def build_tab(settings: Settings, shared: dict) -> None:
     state = gr.State(None)  # this visitor's Inspection: redraws need no model
     with gr.Tabs():
         with gr.Tab("Attention"):
-            gr.Markdown(EXPLAIN["attention"], elem_classes="inside-explain")
             with gr.Row():
                 layer = gr.Slider(1, 30, value=1, step=1, label="Layer", elem_id="inside-layer")
                 head = gr.Dropdown(head_choices(9), value=AVERAGE, label="Head", elem_id="inside-head")
                 token = gr.Dropdown([], label="What does this token look at?", elem_id="inside-token")
+            gr.Markdown(EXPLAIN["attention"], elem_classes="inside-explain")
             heat = gr.Plot(label="Attention heatmap", elem_id="inside-attention")
+            gr.Markdown(EXPLAIN["looks_at"], elem_classes="inside-explain")
             bars = gr.Plot(label="One token's attention", elem_id="inside-looks-at")
             attention_snippet = gr.Code(language="python", label="Copy as code: this attention matrix")
         with gr.Tab("Layer by layer"):
@@ -171,27 +199,33 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 lens_from = gr.Slider(0, 1, value=0, step=1, label=f"First position shown ({plots.LENS_WINDOW} at a time)",
                                       elem_id="inside-lens-from")
             lens_plot = gr.Plot(label="Logit lens", elem_id="inside-lens")
+            gr.Markdown(LENS_PRECISION.format(prob=lens.PROB_TOLERANCE, entropy=lens.ENTROPY_TOLERANCE),
+                        elem_classes="inside-explain")
             lens_snippet = gr.Code(language="python", label="Copy as code: the logit lens")
         with gr.Tab("Positions"):
-            gr.Markdown(EXPLAIN["positions"], elem_classes="inside-explain")
+            gr.Markdown("Attention by itself ignores word order: shuffle the tokens and every score stays the same. "
+                        "Models add the order in one of two ways, shown here with the loaded model's own weights.")
             positions_note = gr.Markdown(elem_id="inside-positions-note")
+            explain_a = gr.Markdown(EXPLAIN["rope_frequencies"], elem_classes="inside-explain")
             positions_a = gr.Plot(label="Position encoding", elem_id="inside-positions")
+            explain_b = gr.Markdown(EXPLAIN["rope_scores"], elem_classes="inside-explain")
             positions_b = gr.Plot(label="Score against distance")
         with gr.Tab("Capacity"):
-            gr.Markdown(EXPLAIN["capacity"], elem_classes="inside-explain")
             with gr.Row():
                 target = gr.Dropdown([*capacity.GPUS, capacity.MACHINE], value=next(iter(capacity.GPUS)),
                                      label="Device", elem_id="inside-target")
                 users = gr.Slider(1, 64, value=30, step=1, label="Conversations at once (a workshop: 30)",
                                   elem_id="inside-users")
                 measure = gr.Button("Measure time per token on this machine", elem_id="inside-measure")
+            gr.Markdown(EXPLAIN["memory"], elem_classes="inside-explain")
             memory_plot = gr.Plot(label="Memory", elem_id="inside-memory")
+            gr.Markdown(EXPLAIN["compute"], elem_classes="inside-explain")
             compute_plot = gr.Plot(label="Compute", elem_id="inside-compute")
             table = gr.Markdown(elem_id="inside-table")
             capacity_snippet = gr.Code(language="python", label="Copy as code: KV-cache bytes per token")
 
     @at_edge
-    def run(model_id: str, text_value: str, chat_value: bool, new_value: float, metric_value: str) -> dict:
+    def run(model_id: str, text_value: str, chat_value: bool, new_value: float, metric_value: str) -> dict[Any, Any]:
         view = forward.inspect_text(model_id, text_value, settings, chat=bool(chat_value), new_tokens=int(new_value))
         view.attentions = view.attentions.astype(np.float16)  # half the memory per visitor; plots need no more
         last = len(view.ids) - 1
@@ -207,25 +241,29 @@ def build_tab(settings: Settings, shared: dict) -> None:
                 lens_plot: lens_figure(view, metric_value, len(view.ids) - plots.LENS_WINDOW),
                 lens_snippet: snippet.lens_code(hub_id, view.ids),
                 positions_a: pos_a, positions_b: pos_b, positions_note: pos_note,
+                explain_a: EXPLAIN["rope_frequencies" if view.positions.kind == "rope" else "learned"],
+                explain_b: gr.update(visible=view.positions.kind == "rope"),
                 capacity_snippet: snippet.capacity_code(hub_id, view.ids)}
 
     @at_edge
-    def redraw_attention(view: Inspection | None, layer_value: float, head_value: str, token_value: int | None):
+    def redraw_attention(view: Inspection | None, layer_value: float, head_value: str,
+                         token_value: int | None) -> tuple[Any, Any, Any]:
         if view is None:
             return gr.skip(), gr.skip(), gr.skip()
         return attention_figures(view, int(layer_value), head_value, token_value)
 
     @at_edge
-    def redraw_lens(view: Inspection | None, metric_value: str, start: float):
+    def redraw_lens(view: Inspection | None, metric_value: str, start: float) -> Any:
         return gr.skip() if view is None else lens_figure(view, metric_value, int(start))
 
     @at_edge
-    def show_capacity(target_value: str, model_id: str, users_value: float, measure_now: bool = False):
+    def show_capacity(target_value: str, model_id: str, users_value: float,
+                      measure_now: bool = False) -> tuple[Any, Any, str]:
         fig, compute, markdown, _ = capacity_outputs(settings, target_value, model_id, measure_now, int(users_value))
         return fig, compute, markdown
 
     outputs = [state, status, layer, head, token, heat, bars, attention_snippet, lens_from, lens_plot, lens_snippet,
-               positions_a, positions_b, positions_note, capacity_snippet]
+               positions_a, positions_b, positions_note, explain_a, explain_b, capacity_snippet]
     gr.on([run_btn.click, text.submit], run, [model, text, chat, new_tokens, metric], outputs,
           api_name="inside_view", api_visibility="undocumented",
           concurrency_limit=settings.generation_concurrency, concurrency_id="inside").success(
@@ -252,7 +290,7 @@ def register_api(settings: Settings) -> None:
     @at_edge
     @checked
     def attention(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0,
-                  layer: int | None = None, head: int | None = None) -> dict:
+                  layer: int | None = None, head: int | None = None) -> dict[str, Any]:
         """Attention weights of one layer (1-based; default the last) for one head (1-based; default the average over
         heads): `weights[i][j]` is how much token i attends to token j. Computed with eager attention: exact."""
         view = inspected(text, model, chat, new_tokens)
@@ -266,7 +304,7 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def logit_lens(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0) -> dict:
+    def logit_lens(text: str, model: str = catalogue.DEFAULT_MODEL, chat: bool = True, new_tokens: int = 0) -> dict[str, Any]:
         """For every layer (0 = embeddings) and position: the top next-token guess read through the final norm and
         the output layer, its probability, the entropy in bits, and the rank of the model's final choice."""
         view = inspected(text, model, chat, new_tokens)
@@ -280,7 +318,7 @@ def register_api(settings: Settings) -> None:
     @at_edge
     @checked
     def capacity_api(target: str = next(iter(capacity.GPUS)), measure: bool = False,
-                     model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict:
+                     model: str = catalogue.DEFAULT_MODEL, users: int = 1) -> dict[str, Any]:
         """KV-cache bytes per token, weight bytes, context window and the longest context that fits on `target`
         for every catalogue model with `users` conversations at once; with `measure`, the time per new token at several
         context lengths on this machine."""

@@ -13,7 +13,7 @@ import pytest
 from playground.embeddings import catalogue, numeric
 from playground.embeddings import word2vec as w2v
 from playground.embeddings import words as wv
-from playground.embeddings.cache import LRUCache, texts_key
+from playground.embeddings.cache import EmbeddingCache, texts_key
 from playground.embeddings.corpus import corpus_from_table, parse_size, read_table, validate_texts
 from playground.errors import HubUnavailable, InputTooLarge, InvalidInput, UnknownName
 
@@ -139,7 +139,7 @@ def test_texts_key_depends_on_boundaries_and_content() -> None:
 
 
 def test_lru_bounds_entries_and_bytes() -> None:
-    cache = LRUCache(max_entries=2, max_bytes=10_000)
+    cache: EmbeddingCache[np.ndarray] = EmbeddingCache(max_entries=2, max_bytes=10_000)
     cache.put("a", np.zeros(10))
     cache.put("b", np.zeros(10))
     assert cache.get("a") is not None  # "a" is now the most recent
@@ -148,8 +148,10 @@ def test_lru_bounds_entries_and_bytes() -> None:
     cache.put("big", np.zeros(2_000))  # 16 kB > 10 kB: not stored, nothing evicted for it
     assert cache.get("big") is None and len(cache) == 2
     calls = []
-    assert cache.get_or_compute("d", lambda: calls.append(1) or np.ones(1)) is not None
-    cache.get_or_compute("d", lambda: calls.append(1) or np.ones(1))
+    assert "d" not in cache
+    assert cache.get_or_load("d", lambda: calls.append(1) or np.ones(1)) is not None
+    cache.get_or_load("d", lambda: calls.append(1) or np.ones(1))
+    assert "d" in cache
     assert calls == [1]
 
 

@@ -62,7 +62,8 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, 
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     """(n, d) → (n, n) cosine similarities (float32)."""
     x = normalise(vectors)
-    return x @ x.T
+    similarities: np.ndarray = x @ x.T
+    return similarities
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class Projection:
         """(d,) → (2,) for PCA (exact); None for t-SNE/UMAP, which cannot place a new point exactly."""
         if self.mean is None or self.components is None:
             return None
-        return ((np.asarray(vector, dtype=np.float32) - self.mean) @ self.components.T).astype(np.float32)
+        placed: np.ndarray = (np.asarray(vector, dtype=np.float32) - self.mean) @ self.components.T
+        return placed.astype(np.float32)
 
 
 def pca_2d(vectors: np.ndarray) -> Projection:
@@ -174,7 +176,8 @@ def place_among_neighbours(coords: np.ndarray, indices: np.ndarray, scores: np.n
     if len(indices) == 0:
         return np.zeros(2, dtype=np.float32)
     weights = np.clip(np.asarray(scores, dtype=np.float64), 1e-6, None)
-    return (coords[indices] * weights[:, None]).sum(axis=0).astype(np.float32) / np.float32(weights.sum())
+    centre: np.ndarray = (coords[indices] * weights[:, None]).sum(axis=0).astype(np.float32)
+    return centre / np.float32(weights.sum())
 
 
 def _fallback(x: np.ndarray, note: str) -> Projection:

@@ -7,6 +7,8 @@ OpenAI-shaped body, so a server aimed at something private cannot read it back t
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from playground.errors import NotAllowed, PlaygroundError
 
 # Sent as the key to servers that need none (Ollama, llama.cpp, vLLM without --api-key):
@@ -14,6 +16,20 @@ from playground.errors import NotAllowed, PlaygroundError
 NO_KEY = "no-key"
 
 MAX_QUOTED_CHARS = 200
+
+
+class Endpoint(Protocol):
+    """What an error message may say about a call's target: a `connection.Connection` (not imported
+    here, since `connection` raises these errors)."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def key_source(self) -> str: ...
+    @property
+    def typed_url(self) -> bool: ...
 
 
 class RemoteError(PlaygroundError):
@@ -45,6 +61,14 @@ class SpendCapReached(RemoteError):
         )
 
 
+class UnpricedModel(RemoteError):
+    """The operator's key was asked to pay for an OpenAI model the spend cap cannot price."""
+
+    def __init__(self, model: str):
+        super().__init__(f"The server's own key only pays for models with a listed price, so the spend cap can count "
+                         f"them, and {model!r} has none. Pick another model, or type your own key.")
+
+
 class BlockedAddress(NotAllowed):
     """A visitor-typed base URL leads to an address a shared server must not call."""
 
@@ -60,16 +84,17 @@ def server_message(exc: object, *, strict: bool = False) -> str:
     """What the server said: `strict` takes only the `error.message` of an OpenAI-shaped body
     (`{"error": {"message": "..."}}`, read from the raw response); otherwise any message field."""
     if strict:
+        response = getattr(exc, "response", None)  # the raw HTTP response, when there was one
         try:
-            data = exc.response.json()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - no response, or not JSON: nothing to quote
+            data: object = response.json() if response is not None else None
+        except Exception:  # noqa: BLE001 - not JSON: nothing to quote
             return ""
         inner = data.get("error") if isinstance(data, dict) else None
-        return inner["message"] if isinstance(inner, dict) and isinstance(inner.get("message"), str) else ""
+        message = inner.get("message") if isinstance(inner, dict) else None
+        return message if isinstance(message, str) else ""
     body = getattr(exc, "body", None)  # the openai client already unwrapped "error" here
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
 
 
 def redact(text: str, key: str | None) -> str:
@@ -78,7 +103,7 @@ def redact(text: str, key: str | None) -> str:
     return text
 
 
-def translate_error(exc: Exception, connection, model: str, timeout_s: float) -> BackendError:
+def translate_error(exc: Exception, connection: Endpoint, model: str, timeout_s: float) -> BackendError:
     """An openai exception → a message saying what happened and what to do (never the key)."""
     import openai
 

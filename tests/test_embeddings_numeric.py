@@ -92,6 +92,17 @@ def test_pca_matches_brute_force_eigenvectors(n_per: int, d: int) -> None:
     np.testing.assert_allclose(np.abs(proj.coords), np.abs(reference), rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("n_per,d", [(10, 12), (2, 40), (1, 4)])
+def test_pca_gram_and_sklearn_paths_give_the_same_map(n_per: int, d: int, monkeypatch) -> None:
+    """Small corpora use the Gram-matrix PCA (faster there), large ones scikit-learn's: one map either way."""
+    x, _ = clusters(n_per, d)
+    gram = numeric.pca_2d(x)
+    monkeypatch.setattr(numeric, "GRAM_PCA_MAX_POINTS", 0)
+    library = numeric.pca_2d(x)
+    np.testing.assert_allclose(gram.coords, library.coords, rtol=1e-3, atol=1e-3)  # signs are fixed alike
+    np.testing.assert_allclose(gram.components, library.components, atol=1e-4)
+
+
 def test_pca_degenerate_inputs() -> None:
     assert numeric.pca_2d(np.ones((1, 4))).coords.tolist() == [[0.0, 0.0]]
     one_direction = numeric.pca_2d(np.array([[0, 0], [1, 0], [2, 0]], dtype=np.float32)).coords

@@ -12,23 +12,37 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from dataclasses import dataclass
 from importlib import import_module
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from playground.settings import PROJECT_DIR, Settings
 
+if TYPE_CHECKING:  # imported in build_demo: nothing heavy at import time
+    import gradio as gr
+
 log = logging.getLogger("playground")
 
-# (tab title, module with `build_tab(settings, shared)`), in page order.
-TABS: tuple[tuple[str, str], ...] = (
-    ("Tokens", "playground.ui.tokens"),
-    ("Compare tokenizers", "playground.ui.compare"),
-    ("Tokenizer lab", "playground.ui.lab"),
-    ("Generate", "playground.ui.generation"),
-    ("Sampling", "playground.ui.sampling"),
-    ("Inside the model", "playground.ui.inside"),
-    ("Embeddings", "playground.ui.embeddings"),
-    ("Chat", "playground.ui.chat"),
+
+
+@dataclass(frozen=True)
+class Tab:
+    title: str
+    ui: str  # the module with `build_tab(settings, shared)`: widgets and events only
+    backend: str  # where the tab's work is done: plain data in and out, no gradio
+
+
+# In page order. Each tab's code is in `backend`; `ui` only wires it to the page.
+TABS: tuple[Tab, ...] = (
+    Tab("Tokens", "playground.ui.tokens", "playground.tokenization.highlight"),
+    Tab("Compare tokenizers", "playground.ui.compare", "playground.tokenization.compare"),
+    Tab("Tokenizer lab", "playground.ui.lab", "playground.lab"),
+    Tab("Generate", "playground.ui.generation", "playground.generation"),
+    Tab("Sampling", "playground.ui.sampling", "playground.sampling"),
+    Tab("Inside the model", "playground.ui.inside", "playground.inside"),
+    Tab("Embeddings", "playground.ui.embeddings", "playground.embeddings"),
+    Tab("Chat", "playground.ui.chat", "playground.chat"),
 )
 
 STYLE = PROJECT_DIR / "assets" / "style.css"
@@ -36,10 +50,11 @@ HEADER = """# LLM Tokens & Embeddings Playground
 How large language models see text: tokens, ids, probabilities and vectors, on your own text."""
 
 
-def build_demo(settings: Settings):
+def build_demo(settings: Settings) -> gr.Blocks:
     import gradio as gr
 
-    with gr.Blocks(title="LLM Tokens & Embeddings Playground") as demo:
+    demo = gr.Blocks(title="LLM Tokens & Embeddings Playground")
+    with demo:
         gr.Markdown(HEADER, elem_id="header")
         if settings.is_exposed:
             gr.Markdown(exposure_note(settings), elem_id="exposure-note")
@@ -48,17 +63,17 @@ def build_demo(settings: Settings):
                         "offline pack.", elem_id="offline-note")
         shared: dict[str, object] = {"demo": demo}
         with gr.Tabs():
-            for title, module in TABS:
-                with gr.Tab(title, id=module.rsplit(".", 1)[-1]) as tab:
+            for spec in TABS:
+                with gr.Tab(spec.title, id=spec.ui.rsplit(".", 1)[-1]) as tab:
                     shared["tab"] = tab  # the tab being built, for tabs that react to being opened
-                    shared[module] = import_module(module).build_tab(settings, shared)
+                    shared[spec.ui] = import_module(spec.ui).build_tab(settings, shared)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=4)
     return demo
 
 
 def exposure_note(settings: Settings) -> str:
     """What visitors of a shared app may type, from the operator's settings (see README, Workshop)."""
-    def state(on: bool) -> str:
+    def state(on: bool | None) -> str:  # resolved to a bool when the settings were built
         return "**on**" if on else "**off**"
 
     urls = state(settings.allow_custom_base_url)
@@ -91,7 +106,7 @@ def resolve_network(settings: Settings) -> Settings:
     return settings
 
 
-def launch(settings: Settings, *, block: bool = True):
+def launch(settings: Settings, *, block: bool = True) -> gr.Blocks:
     from dataclasses import replace
 
     settings = resolve_network(settings)

@@ -1,7 +1,8 @@
-"""2-D PCA on the app's shapes: a Gram-matrix PCA (the app's former `numeric.pca_2d`) vs scikit-learn's.
+"""2-D PCA on the app's shapes: a Gram-matrix PCA vs scikit-learn's.
 
-The app uses scikit-learn (`numeric.pca_2d`) because of this measurement; the Gram-matrix
-version is kept here only as the candidate it was measured against.
+Because of this measurement `numeric.pca_2d` uses each where it is faster: the Gram matrix up to
+`numeric.GRAM_PCA_MAX_POINTS` points, scikit-learn above. Both are written out here again so the
+measurement does not depend on that choice.
 
     .venv/bin/python bench/embeddings_pca.py [--repeat 30]
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "PLAYGROUND_"
@@ -119,10 +120,11 @@ class Settings:
         return cls(**cls._env_values(environ, dotenv_path))
 
     @classmethod
-    def _env_values(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> dict:
+    def _env_values(cls, environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> dict[str, Any]:
+        """Field name → value, each already converted to its field's type by `_convert`."""
         env = dict(_read_dotenv(dotenv_path or PROJECT_DIR / ".env"))
         env.update(os.environ if environ is None else environ)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         if env.get("SPACE_ID"):
             # On a Hugging Face Space the app must listen on all interfaces, and visitors are strangers.
             values.update(host="0.0.0.0", exposed=True)
@@ -151,7 +153,7 @@ class Settings:
                                     help=f"{_HELP.get(f.name, '')} (now: {default})")
             else:
                 parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(),
-                                    type=lambda raw, name=f.name, kind=f.type: _convert(name, kind, raw),
+                                    type=_flag_type(f.name, f.type),
                                     help=f"{_HELP.get(f.name, '')} (now: {'set' if f.name == 'auth' and default else default})")
         args = parser.parse_args(argv)
         overrides = {k: v for k, v in vars(args).items() if v is not None}
@@ -221,6 +223,17 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     from dotenv import dotenv_values
 
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _flag_type(name: str, type_name: object) -> Callable[[str], object]:
+    """argparse's `type=` for one setting: a bad value is reported as the setting's own message."""
+    def convert(raw: str) -> object:
+        try:
+            return _convert(name, type_name, raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def _convert(name: str, type_name: object, raw: str) -> object:

@@ -16,11 +16,11 @@ from fake_openai_server import fake_prompt_tokens
 
 from playground.chat import conversation
 from playground.chat.backends import BackendConfig, BackendKind, Connection, resolve_connection
-from playground.chat.errors import BackendError, ChatError, ContextOverflow, NoApiKey, SpendCapReached
+from playground.chat.errors import BackendError, ContextOverflow, NoApiKey, SpendCapReached, UnpricedModel
 from playground.chat.turn import SpendLedger, TurnOptions, drain, run_turn
-from playground.chat.usage import counter_for, money
+from playground.chat.usage import counter_for
 from playground.errors import InvalidInput
-from playground.prices.data import price_map
+from playground.prices.data import money, price_map
 
 server, fake = remote_support.server, remote_support.fake  # fixtures: the loopback fake server
 
@@ -241,7 +241,7 @@ def test_the_worst_case_is_reserved_before_a_call_and_given_back_when_it_breaks(
 
 def test_operator_key_refuses_unpriced_openai_models(settings):
     operator = replace(settings, openai_api_key=OPERATOR_KEY)
-    with pytest.raises(ChatError, match="no listed price|has none"):
+    with pytest.raises(UnpricedModel, match="has none"):
         drain(run_turn([], "Hello", TurnOptions(), BackendConfig.of("openai", "not-a-real-model"), operator))
 
 
@@ -336,5 +336,16 @@ def test_chat_works_without_a_price_map_and_the_operator_rule_still_holds(fake, 
     result = turn(fake, bare, [], "Hello")
     assert result.reply and "no price listed" in result.usage.price_source
     operator = replace(bare, openai_api_key=OPERATOR_KEY)
-    with pytest.raises(ChatError, match="has none"):  # OpenAI's own URL with the server's key: refused unpriced
+    with pytest.raises(UnpricedModel, match="has none"):  # OpenAI's own URL with the server's key: refused unpriced
         drain(run_turn([], "Hello", TurnOptions(), BackendConfig.of("openai", "gpt-4o"), operator))
+
+
+def test_the_tabs_turn_form_maps_every_box_to_its_option():
+    from playground.ui.chat import TurnForm
+
+    form = TurnForm("local", "", "http://ignored.example/v1", "sk-ignored", "Be brief.", False, 12.0, 0.5, True, "7")
+    assert form.options() == TurnOptions(system_prompt="Be brief.", resend_history=False, max_tokens=12,
+                                         temperature=0.5, seed=7, drop_oldest=True)
+    assert replace(form, seed="", drop_oldest=False).options().seed is None
+    config = form.config()  # the local model takes no URL or key, whatever the hidden boxes hold
+    assert config.kind is BackendKind.LOCAL and config.base_url is None and config.api_key is None

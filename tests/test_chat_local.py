@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from playground.chat.backends import BackendConfig
@@ -71,3 +73,21 @@ def test_retry_at_temperature_above_zero_samples_afresh_unless_seeded(settings):
 
     assert answer() != answer()  # 16 tokens sampled at temperature 1.5 twice: never the same by chance
     assert answer(seed=7) == answer(seed=7)
+
+
+def test_seed_and_drop_oldest_reach_the_turn_from_the_api_and_the_tab(client):
+    """Both edges passed seed and drop_oldest in each other's place (positional arguments in the wrong
+    order): no seed meant seed False (so Retry replayed one sample), and a seed of 7 turned drop_oldest on."""
+    def api_turn(**kw: object) -> dict:
+        return client.predict([], "Say hi.", "local", "", "", "", SYSTEM, True, 4, 1.0, False, *kw.values(),
+                              api_name="/chat")
+
+    assert "seed" not in api_turn()["request"]
+    assert api_turn(seed=7)["request"]["seed"] == 7
+
+    def tab_turn(seed: str) -> dict:
+        out = client.predict("Say hi.", "local", "", "", "", SYSTEM, True, 4, 1.0, False, seed, api_name="/chat_turn")
+        return json.loads(out[5])  # the "Last request" view
+
+    assert "seed" not in tab_turn("")
+    assert tab_turn("7")["seed"] == 7

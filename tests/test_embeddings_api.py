@@ -100,6 +100,15 @@ def test_openai_model_with_the_operator_key_costs_the_listed_price_and_counts(fa
                             api=remote.ApiOptions(dimensions=4096))
 
 
+def test_dimensions_must_be_whole() -> None:
+    spec, _ = remote.api_model("text-embedding-3-small")
+    assert remote.check_dimensions(None, spec) is None and remote.check_dimensions(0, spec) is None
+    assert remote.check_dimensions(256.0, spec) == 256  # the page's number box may send a float
+    for bad in (256.5, float("nan"), float("inf")):  # 256.5 was cut to 256 without a word
+        with pytest.raises(InvalidInput, match="whole number"):
+            remote.check_dimensions(bad, spec)
+
+
 def test_the_operator_key_never_goes_to_a_typed_url_and_caps_hold(fake, operator) -> None:
     elsewhere = fake.base_url.replace("127.0.0.1", "localhost")  # the same server, but not the operator's URL
     search.embed_search("q", TEXTS, "text-embedding-3-small", 2, "PCA", operator,

@@ -31,6 +31,14 @@ def test_word_endpoints(client) -> None:
     assert "queen" in [a["word"] for a in analogy["answers"]]
 
 
+def test_handlers_with_nothing_to_change_leave_the_page_alone(client) -> None:
+    """They returned {}, which gradio reads as one value for all their outputs: an error on every pick
+    of PCA or t-SNE, on every UMAP status poll, on a cleared upload box."""
+    client.predict("PCA", api_name="/embeddings_warm_umap")
+    client.predict(None, api_name="/word_vectors_upload")
+    client.predict(None, None, api_name="/embeddings_columns")  # no table uploaded in this session
+
+
 @pytest.mark.parametrize(("endpoint", "args", "message"), [
     ("/embed_search", ("", ["a text"], "minilm", 3, "PCA"), "query is empty"),
     ("/embed_search", ("hi", [" ", ""], "minilm", 3, "PCA"), "corpus is empty"),

@@ -13,7 +13,7 @@ import pytest
 from playground.embeddings import catalogue, numeric
 from playground.embeddings import word2vec as w2v
 from playground.embeddings import words as wv
-from playground.embeddings.cache import LRUCache, texts_key
+from playground.embeddings.cache import EmbeddingCache, texts_key
 from playground.embeddings.corpus import corpus_from_table, parse_size, read_table, validate_texts
 from playground.errors import HubUnavailable, InputTooLarge, InvalidInput, UnknownName
 
@@ -92,6 +92,17 @@ def test_pca_matches_brute_force_eigenvectors(n_per: int, d: int) -> None:
     np.testing.assert_allclose(np.abs(proj.coords), np.abs(reference), rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("n_per,d", [(10, 12), (2, 40), (1, 4)])
+def test_pca_gram_and_sklearn_paths_give_the_same_map(n_per: int, d: int, monkeypatch) -> None:
+    """Small corpora use the Gram-matrix PCA (faster there), large ones scikit-learn's: one map either way."""
+    x, _ = clusters(n_per, d)
+    gram = numeric.pca_2d(x)
+    monkeypatch.setattr(numeric, "GRAM_PCA_MAX_POINTS", 0)
+    library = numeric.pca_2d(x)
+    np.testing.assert_allclose(gram.coords, library.coords, rtol=1e-3, atol=1e-3)  # signs are fixed alike
+    np.testing.assert_allclose(gram.components, library.components, atol=1e-4)
+
+
 def test_pca_degenerate_inputs() -> None:
     assert numeric.pca_2d(np.ones((1, 4))).coords.tolist() == [[0.0, 0.0]]
     one_direction = numeric.pca_2d(np.array([[0, 0], [1, 0], [2, 0]], dtype=np.float32)).coords
@@ -139,7 +150,7 @@ def test_texts_key_depends_on_boundaries_and_content() -> None:
 
 
 def test_lru_bounds_entries_and_bytes() -> None:
-    cache = LRUCache(max_entries=2, max_bytes=10_000)
+    cache: EmbeddingCache[np.ndarray] = EmbeddingCache(max_entries=2, max_bytes=10_000)
     cache.put("a", np.zeros(10))
     cache.put("b", np.zeros(10))
     assert cache.get("a") is not None  # "a" is now the most recent
@@ -148,8 +159,10 @@ def test_lru_bounds_entries_and_bytes() -> None:
     cache.put("big", np.zeros(2_000))  # 16 kB > 10 kB: not stored, nothing evicted for it
     assert cache.get("big") is None and len(cache) == 2
     calls = []
-    assert cache.get_or_compute("d", lambda: calls.append(1) or np.ones(1)) is not None
-    cache.get_or_compute("d", lambda: calls.append(1) or np.ones(1))
+    assert "d" not in cache
+    assert cache.get_or_load("d", lambda: calls.append(1) or np.ones(1)) is not None
+    cache.get_or_load("d", lambda: calls.append(1) or np.ones(1))
+    assert "d" in cache
     assert calls == [1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from playground.settings import PROJECT_DIR
@@ -55,8 +56,44 @@ def test_no_import_cycle_between_playground_modules():
             visit(name, [name])
 
 
-def test_no_file_over_400_lines_in_the_tokens_code():
-    for path in [*(PACKAGE / "tokenization").glob("*.py"), *(PACKAGE / "prices").glob("*.py"),
-                 *(PACKAGE / "pack").glob("*.py"), PACKAGE / "cache.py", PACKAGE / "hub.py",
-                 PACKAGE / "ui" / "tokens.py", PACKAGE / "ui" / "compare.py"]:
+def test_no_file_over_400_lines():
+    for path in [*MODULES.values(), PROJECT_DIR / "app.py"]:
         assert len(path.read_text().splitlines()) <= 400, path
+
+
+def test_app_names_each_tabs_backend_and_its_ui_module_uses_it():
+    """A newcomer reading app.py reaches any tab's backend in one hop."""
+    import app
+
+    assert [t.title for t in app.TABS][:2] == ["Tokens", "Compare tokenizers"] and len(app.TABS) == 8
+    for tab in app.TABS:
+        assert tab.ui.startswith("playground.ui.") and tab.ui in MODULES, tab
+        assert tab.backend in MODULES and not tab.backend.startswith("playground.ui"), tab
+        # The ui module imports the backend itself, or a module inside the backend package.
+        used = _imports(MODULES[tab.ui]) | {m for sub in _submodules(tab.ui) for m in _imports(MODULES[sub])}
+        assert any(m == tab.backend or m.startswith(tab.backend + ".") for m in used), tab
+
+
+def _submodules(name: str) -> list[str]:
+    return [m for m in MODULES if m.startswith(name + ".")]
+
+
+def _layout_paths() -> set[str]:
+    """Every path the README's Layout block names, folders followed by indentation (two spaces a level)."""
+    block = (PROJECT_DIR / "README.md").read_text().split("### Layout", 1)[1].split("```", 2)[1]
+    listed: set[str] = set()
+    folders: list[str] = []
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        folders = folders[:(len(line) - len(line.lstrip(" "))) // 2]
+        names = re.split(r"[ ,]+", re.split(r"\s{2,}", line.strip(), maxsplit=1)[0])
+        listed |= {"/".join([*folders, n]).rstrip("/") for n in names if n}
+        if len(names) == 1 and names[0].endswith("/"):
+            folders.append(names[0].rstrip("/"))
+    return listed
+
+
+def test_readme_layout_lists_every_module():
+    modules = {str(p.relative_to(PROJECT_DIR)) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    assert not modules - _layout_paths(), "missing from README's Layout: " + ", ".join(sorted(modules - _layout_paths()))

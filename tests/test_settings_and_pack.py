@@ -36,6 +36,13 @@ def test_cli_flags_win_over_the_environment(monkeypatch):
     assert Settings.from_args([]).port == 7002
 
 
+def test_a_bad_flag_value_names_the_setting_and_the_problem(capsys):
+    with pytest.raises(SystemExit):
+        Settings.from_args(["--port", "abc"])
+    err = capsys.readouterr().err  # it used to read "invalid <lambda> value: 'abc'"
+    assert "argument --port: setting port: invalid literal for int()" in err and "lambda" not in err
+
+
 def test_a_space_listens_everywhere_and_refuses_typed_models(tmp_path):
     s = Settings.from_env({"SPACE_ID": "someone/playground"}, dotenv_path=tmp_path / "none")
     assert s.host == "0.0.0.0" and not s.allow_custom_models and not s.allow_custom_base_url

@@ -15,11 +15,11 @@ import pytest
 import remote_support
 
 from playground.chat.backends import BackendConfig
-from playground.chat.errors import BackendError, SpendCapReached
+from playground.chat.errors import BackendError, SpendCapReached, UnpricedModel
 from playground.chat.turn import TurnOptions, drain, run_turn
 from playground.chat.usage import counter_for, remote_facts
 from playground.errors import PlaygroundError
-from playground.remote.spend import SpendLedger
+from playground.remote.spend import SpendLedger, is_openai
 
 server, fake = remote_support.server, remote_support.fake  # fixtures: the loopback fake server
 
@@ -172,3 +172,17 @@ def test_thirty_threads_racing_real_successes_never_pass_the_total_cap(fake, set
     assert outcomes.count("ok") >= 10  # every call that fitted went through
     assert peak[0] <= cap + 1e-12 and ledger.spent <= cap
     assert ledger.total == pytest.approx(ledger.spent)  # nothing left reserved
+
+
+def test_every_tab_admits_operator_calls_by_one_rule(settings):
+    """Chat and API embeddings each had their own "is this OpenAI?" test, and they disagreed: Chat's
+    exact host let an unpriced model through OpenAI's regional hosts (eu.api.openai.com) uncounted."""
+    assert is_openai("https://api.openai.com/v1") and is_openai("https://eu.api.openai.com/v1")
+    assert not is_openai("https://notopenai.com/v1") and not is_openai("http://127.0.0.1:8000/v1")
+    ledger = SpendLedger()
+    with pytest.raises(UnpricedModel, match="'mystery' has none"):
+        ledger.admit("https://eu.api.openai.com/v1", "mystery", False, 0.0, settings)
+    assert "cannot count" in (ledger.admit("http://127.0.0.1:8000/v1", "mystery", False, 0.0, settings) or "")
+    assert ledger.admit("https://api.openai.com/v1", "gpt-4o-mini", True, 0.0, settings) is None
+    with pytest.raises(SpendCapReached):
+        ledger.admit("https://api.openai.com/v1", "gpt-4o-mini", True, settings.spend_cap_session_usd, settings)

@@ -8,10 +8,12 @@ and what its errors say: `playground.remote` (the same rules for every tab that 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
+from playground.chat.conversation import Message
 from playground.chat.errors import BackendError
 from playground.errors import InvalidInput, UnknownName
 from playground.generation.catalogue import DEFAULT_MODEL as DEFAULT_LOCAL_MODEL
@@ -21,6 +23,11 @@ from playground.remote.client import openai_client
 from playground.remote.connection import Connection
 from playground.remote.errors import redact, server_message, translating
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionChunk
+
+    from playground.generation.request import GenerationRequest
 
 __all__ = ["Connection", "redact", "resolve_connection", "stream_local", "stream_remote"]
 
@@ -118,7 +125,7 @@ class StreamEvent:
 
 # ---------------------------------------------------------------- remote (openai client)
 
-def stream_remote(config: BackendConfig, connection: Connection, messages: list[dict], params: ChatParams,
+def stream_remote(config: BackendConfig, connection: Connection, messages: list[Message], params: ChatParams,
                   settings: Settings, stop: threading.Event | None = None) -> Iterator[StreamEvent]:
     """Stream one chat completion through the official openai client."""
     import openai
@@ -146,9 +153,12 @@ def stream_remote(config: BackendConfig, connection: Connection, messages: list[
 BROKEN_HINT = "Nothing was added to the conversation: send again."
 
 
-def request_kwargs(config: BackendConfig, messages: list[dict], params: ChatParams) -> dict:
-    """The arguments of `chat.completions.create` (also shown in the request view and as code)."""
-    kwargs: dict = {"model": config.model, "messages": messages}
+def request_kwargs(config: BackendConfig, messages: list[Message], params: ChatParams) -> dict[str, Any]:
+    """The arguments of `chat.completions.create` (also shown in the request view and as code).
+
+    A plain dict, not the client's typed parameters: the same dict is shown and sent, and its
+    keys depend on the backend; the server, not the type checker, judges a model's arguments."""
+    kwargs: dict[str, Any] = {"model": config.model, "messages": messages}
     # OpenAI's newer models refuse `max_tokens`; compatible servers do not all know the new name.
     token_arg = "max_completion_tokens" if config.kind is BackendKind.OPENAI else "max_tokens"
     kwargs[token_arg] = params.max_tokens
@@ -158,7 +168,7 @@ def request_kwargs(config: BackendConfig, messages: list[dict], params: ChatPara
     return kwargs
 
 
-def _events(stream, stop: threading.Event | None) -> Iterator[StreamEvent]:
+def _events(stream: Iterable[ChatCompletionChunk], stop: threading.Event | None) -> Iterator[StreamEvent]:
     finish: str | None = None
     prompt = completion = None
     for chunk in stream:
@@ -183,8 +193,9 @@ def _events(stream, stop: threading.Event | None) -> Iterator[StreamEvent]:
 FINISH_REASONS = {"eos": "stop", "max_new_tokens": "length", "stopped": "stopped"}
 
 
-def local_request(config: BackendConfig, messages: list[dict], params: ChatParams, settings: Settings):
-    from playground.generation.engine import GenerationRequest
+def local_request(config: BackendConfig, messages: list[Message], params: ChatParams,
+                  settings: Settings) -> GenerationRequest:
+    from playground.generation.request import GenerationRequest
 
     if params.max_tokens > settings.max_new_tokens:
         raise InvalidInput(f"max_tokens is {params.max_tokens:,}; the local model's limit on this server is "
@@ -196,7 +207,7 @@ def local_request(config: BackendConfig, messages: list[dict], params: ChatParam
     )
 
 
-def stream_local(config: BackendConfig, messages: list[dict], params: ChatParams, settings: Settings,
+def stream_local(config: BackendConfig, messages: list[Message], params: ChatParams, settings: Settings,
                  stop: threading.Event | None = None) -> Iterator[StreamEvent]:
     """The local model through the Generation tab's engine, with the same events as a server."""
     from playground.generation.engine import generate_stream

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from playground.errors import InputTooLarge, InvalidInput
 from playground.settings import Settings
@@ -18,14 +19,26 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly."
 MAX_MESSAGES = 400
 ROLES = ("system", "user", "assistant")
 
+# One chat message, {"role": "system" | "user" | "assistant", "content": "<text>"}, as the
+# openai client, chat templates and the Generation tab's engine all take it.
+Message = dict[str, str]
+# The request view, the request arguments and exports: JSON-ready values.
+JSONDict = dict[str, object]
 
-def check_history(messages: Sequence[object], settings: Settings) -> list[dict]:
+
+class PromptCounter(Protocol):
+    """Counts the tokens of a prompt (a whole messages list), as the model will see it."""
+
+    def __call__(self, messages: list[Message], /) -> int: ...
+
+
+def check_history(messages: Sequence[object], settings: Settings) -> list[Message]:
     """Validate a history from the UI or the API: a list of {"role", "content"} with plain text."""
     if not isinstance(messages, (list, tuple)):
         raise InvalidInput('The conversation must be a list of {"role": …, "content": …} messages.')
     if len(messages) > MAX_MESSAGES:
         raise InputTooLarge("The conversation", len(messages), MAX_MESSAGES, "messages")
-    clean: list[dict] = []
+    clean: list[Message] = []
     total = 0
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("content"), str) \
@@ -38,15 +51,15 @@ def check_history(messages: Sequence[object], settings: Settings) -> list[dict]:
     return clean
 
 
-def split_system(messages: list[dict]) -> tuple[str | None, list[dict]]:
+def split_system(messages: list[Message]) -> tuple[str | None, list[Message]]:
     """A leading system message (from an API caller's history) and the turns after it."""
     if messages and messages[0]["role"] == "system":
         return messages[0]["content"], messages[1:]
     return None, messages
 
 
-def messages_to_send(system_prompt: str, history: list[dict], message: str, resend_history: bool) -> list[dict]:
-    sent: list[dict] = []
+def messages_to_send(system_prompt: str, history: list[Message], message: str, resend_history: bool) -> list[Message]:
+    sent: list[Message] = []
     if system_prompt.strip():
         sent.append({"role": "system", "content": system_prompt})
     if resend_history:
@@ -57,12 +70,12 @@ def messages_to_send(system_prompt: str, history: list[dict], message: str, rese
 
 @dataclass(frozen=True)
 class Fitted:
-    messages: list[dict]
+    messages: list[Message]
     prompt_tokens: int  # estimate before the call
     dropped: int  # messages dropped from the front of the history
 
 
-def fit_to_context(messages: list[dict], count, window: int | None, max_tokens: int, drop_oldest: bool,
+def fit_to_context(messages: list[Message], count: PromptCounter, window: int | None, max_tokens: int, drop_oldest: bool,
                    *, model: str, counted_with: str) -> Fitted:
     """Check that prompt + max_tokens fits the window; optionally drop the oldest turns until it does.
 
@@ -92,9 +105,9 @@ def fit_to_context(messages: list[dict], count, window: int | None, max_tokens: 
     raise ContextOverflow(tokens, max_tokens, window, model, counted_with)
 
 
-def request_view(kind: str, base_url: str | None, kwargs: dict, key_source: str) -> dict:
+def request_view(kind: str, base_url: str | None, kwargs: JSONDict, key_source: str) -> JSONDict:
     """The last request as shown in the page and exported: everything but the key."""
-    view: dict = {"backend": kind}
+    view: JSONDict = {"backend": kind}
     if base_url:
         view["base_url"] = base_url
         view["api_key"] = {"typed": "[redacted: the key typed in this session]",
@@ -104,7 +117,7 @@ def request_view(kind: str, base_url: str | None, kwargs: dict, key_source: str)
     return view
 
 
-def copy_as_code(kind: str, base_url: str | None, kwargs: dict) -> str:
+def copy_as_code(kind: str, base_url: str | None, kwargs: JSONDict) -> str:
     """Python that reproduces the last request with openai-python (the key read from the environment)."""
     args = {k: v for k, v in kwargs.items() if k not in {"stream", "stream_options"}}
     body = ",\n".join(f"    {k}={_py(v)}" for k, v in args.items())

@@ -9,9 +9,9 @@ from __future__ import annotations
 from playground.errors import PlaygroundError
 
 # Failures of any remote call (chat's included): one definition, in playground.remote.
-from playground.remote.errors import BackendError, NoApiKey, SpendCapReached
+from playground.remote.errors import BackendError, NoApiKey, SpendCapReached, UnpricedModel
 
-__all__ = ["BackendError", "ChatError", "ContextOverflow", "NoApiKey", "SpendCapReached"]
+__all__ = ["BackendError", "ChatError", "ContextOverflow", "NoApiKey", "SpendCapReached", "UnpricedModel"]
 
 
 class ChatError(PlaygroundError):

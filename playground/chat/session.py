@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass, replace
 
 from playground.chat.backends import redact
+from playground.chat.conversation import Message
 from playground.chat.turn import TurnResult
-from playground.chat.usage import cost_text, money
+from playground.chat.usage import cost_text
+from playground.prices.data import money
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,8 @@ class ChatSession:
     operator_spent_usd: float = 0.0  # counts toward the per-session spend cap
 
     @property
-    def history(self) -> list[dict]:
-        out: list[dict] = []
+    def history(self) -> list[Message]:
+        out: list[Message] = []
         for t in self.turns:
             out += [{"role": "user", "content": t.message}, {"role": "assistant", "content": t.reply}]
         return out
@@ -45,8 +47,13 @@ class ChatSession:
     @property
     def cost(self) -> float | None:
         """The whole conversation's cost; None as soon as one call has no price."""
-        costs = [t.usage.cost for t in self.turns]
-        return None if any(c is None for c in costs) else sum(costs)  # type: ignore[arg-type]
+        total = 0.0
+        for t in self.turns:
+            cost = t.usage.cost
+            if cost is None:
+                return None
+            total += cost
+        return total
 
     @property
     def prompt_tokens(self) -> int:
@@ -56,9 +63,10 @@ class ChatSession:
     def completion_tokens(self) -> int:
         return sum(t.usage.completion_tokens for t in self.turns)
 
-    def growth_rows(self) -> list[list]:
+    def growth_rows(self) -> list[list[int | str]]:
         """One row per call: how the messages list, the tokens and the cost grew turn by turn."""
-        rows, running = [], 0.0
+        rows: list[list[int | str]] = []
+        running: float | None = 0.0
         for i, t in enumerate(self.turns, 1):
             running = None if running is None or t.usage.cost is None else running + t.usage.cost
             rows.append([i, len(t.messages_sent), t.usage.prompt_tokens, t.usage.completion_tokens,

@@ -15,18 +15,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from playground.chat import backends, conversation, usage
 from playground.chat.backends import BackendConfig, BackendKind, ChatParams
+from playground.chat.conversation import JSONDict, Message, PromptCounter
 from playground.chat.errors import ChatError
 from playground.errors import InputTooLarge, InvalidInput
-from playground.remote.spend import OPERATOR_SPEND, SpendLedger
+from playground.remote.spend import OPERATOR_SPEND, Hold, SpendLedger
 from playground.settings import Settings
 
 MAX_REMOTE_TOKENS = 16_384
-OPENAI_HOSTS = ("api.openai.com",)
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class TurnResult:
     message: str  # the user's message
     reply: str
     finish_reason: str
-    messages_sent: list[dict]
-    request: dict  # key-free view of the request
+    messages_sent: list[Message]
+    request: JSONDict  # key-free view of the request
     code: str  # copy as code
     usage: usage.CallUsage
     dropped: int  # history messages dropped to fit the context
@@ -53,7 +53,7 @@ class TurnResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSONDict:
         return {
             "reply": self.reply, "finish_reason": self.finish_reason, "messages_sent": self.messages_sent,
             "usage": self.usage.as_dict(), "dropped_messages": self.dropped, "seconds": round(self.seconds, 3),
@@ -64,7 +64,7 @@ class TurnResult:
 @dataclass(frozen=True)
 class TurnUpdate:
     reply: str  # the answer so far
-    messages_sent: list[dict]
+    messages_sent: list[Message]
     result: TurnResult | None = None  # set on the last update only
 
 
@@ -80,7 +80,7 @@ def check_options(options: TurnOptions, kind: BackendKind, settings: Settings) -
         raise InputTooLarge("The system prompt", len(options.system_prompt), settings.max_input_chars)
 
 
-def run_turn(history: list[dict], message: str, options: TurnOptions, config: BackendConfig, settings: Settings,
+def run_turn(history: list[Message], message: str, options: TurnOptions, config: BackendConfig, settings: Settings,
              *, session_spent: float = 0.0, ledger: SpendLedger = OPERATOR_SPEND,
              stop: threading.Event | None = None) -> Iterator[TurnUpdate]:
     """Stream one turn; the last update carries the `TurnResult`. Raises `PlaygroundError`s."""
@@ -107,13 +107,9 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
         counter = usage.counter_for(config.model, settings)
         counted_with, count = counter.label, counter.prompt_tokens
         if connection.operator_key:
-            ledger.check(session_spent, settings)
-            if not facts.priced and _is_openai(connection.base_url):
-                raise ChatError(f"The server's own key only pays for models with a listed price, so the spend cap "
-                                f"can count them, and {config.model!r} has none. Pick another model, or type "
-                                "your own key.")
-            if not facts.priced:
-                notes.append("No price listed for this model: the spend cap cannot count this call.")
+            note = ledger.admit(connection.base_url, config.model, facts.priced, session_spent, settings)
+            if note:
+                notes.append(note)
 
     fitted = conversation.fit_to_context(sent, count, facts.context_window, options.max_tokens,
                                          options.drop_oldest, model=config.model, counted_with=counted_with)
@@ -123,7 +119,7 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
                      f"{facts.context_window:,}-token context window.")
 
     operator = connection is not None and connection.operator_key
-    hold = nullcontext(None)
+    hold: AbstractContextManager[Hold | None] = nullcontext(None)
     if operator and facts.priced:
         worst = usage.call_usage(facts, fitted.prompt_tokens, options.max_tokens, "counted", counted_with).cost
         hold = ledger.reserve(worst or 0.0, settings, session_spent)
@@ -173,13 +169,7 @@ def run_turn(history: list[dict], message: str, options: TurnOptions, config: Ba
             return
 
 
-def _is_openai(base_url: str) -> bool:
-    from urllib.parse import urlparse
-
-    return (urlparse(base_url).hostname or "") in OPENAI_HOSTS
-
-
-def _local_counter(config: BackendConfig, params: ChatParams, settings: Settings):
+def _local_counter(config: BackendConfig, params: ChatParams, settings: Settings) -> PromptCounter:
     """Count a prompt exactly as the local model will see it: its chat template, its tokenizer.
 
     The engine's own `render_prompt` refuses a prompt longer than the context, and here we need
@@ -189,7 +179,7 @@ def _local_counter(config: BackendConfig, params: ChatParams, settings: Settings
 
     tokenizer = models.load_tokenizer(engine.resolve(config.model, settings), settings)
 
-    def count(messages: list[dict]) -> int:
+    def count(messages: list[Message]) -> int:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 

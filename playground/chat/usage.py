@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from playground.errors import PlaygroundError
 from playground.prices.data import PricesUnavailable, money, price_map
 from playground.settings import Settings
+
+if TYPE_CHECKING:
+    from playground.chat.conversation import JSONDict, Message
+    from playground.tokenization.backends import Tokenizer
 
 FALLBACK_ENCODING = "o200k_base"
 # OpenAI's documented way to count a chat prompt: every message is wrapped in a few format
@@ -26,14 +31,14 @@ REPLY_PRIMING = 3
 class Counter:
     """Counts tokens of a chat prompt and of an answer for one model."""
 
-    tokenizer: object
+    tokenizer: Tokenizer
     label: str  # e.g. "o200k_base", "o200k_base (approximation: unknown model)"
     exact: bool  # the model's own tokenizer (False: a stand-in)
 
     def text_tokens(self, text: str) -> int:
         return len(self.tokenizer.raw_encode(text, add_special_tokens=False))
 
-    def prompt_tokens(self, messages: list[dict]) -> int:
+    def prompt_tokens(self, messages: list[Message]) -> int:
         total = REPLY_PRIMING
         for message in messages:
             total += TOKENS_PER_MESSAGE + self.text_tokens(message["role"]) + self.text_tokens(message["content"])
@@ -87,7 +92,7 @@ class CallUsage:
     def context_fraction(self) -> float | None:
         return self.total_tokens / self.context_window if self.context_window else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSONDict:
         return {
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens, "source": self.source, "counted_with": self.counted_with,

@@ -9,8 +9,8 @@ count and total bytes, so a busy server cannot grow it without limit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,23 +27,20 @@ def texts_key(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _size(value: Any) -> int:
+V = TypeVar("V")
+
+
+def _size(value: object) -> int:
+    """Bytes of an array, or of the arrays an object (a `numeric.Projection`) holds."""
     if isinstance(value, np.ndarray):
         return value.nbytes
     return sum(v.nbytes for v in vars(value).values() if isinstance(v, np.ndarray)) if hasattr(value, "__dict__") \
         else 1024
 
 
-class LRUCache(SharedCache[Hashable, Any]):
-    """Corpus embeddings and maps: the app's one shared cache, bounded by entries and bytes."""
+class EmbeddingCache(SharedCache[Hashable, V]):
+    """Corpus embeddings or maps: the app's one shared cache, bounded by entries and by the bytes
+    of the arrays held (`in` peeks without counting a use; `get_or_load` computes once)."""
 
     def __init__(self, max_entries: int = 32, max_bytes: int = 512 * 2**20):
         super().__init__(max_entries, max_bytes=max_bytes, sizeof=_size)
-
-    def peek(self, key: Hashable) -> bool:
-        """Whether `key` is cached, without counting a hit or refreshing it."""
-        return key in self
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """Computed once for concurrent callers, outside any lock that hits on other keys wait on."""
-        return self.get_or_load(key, compute)

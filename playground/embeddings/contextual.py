@@ -47,7 +47,7 @@ class ContextualResult:
     contextual_similarity: np.ndarray  # (m, m) cosine
     static_similarity: np.ndarray  # (m, m) cosine
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {
             "model": self.model.id, "word": self.word,
             "sentences": [o.sentence for o in self.occurrences],

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # imported lazily at run time: plotly takes a while to import
+    from plotly.graph_objects import Figure
 
 QUERY_COLOUR = "#d62728"
 # Distinct label colours, none of them the query's red.
@@ -19,7 +23,7 @@ def _hover(text: str, width: int = 60) -> str:
 
 
 def sentence_map(coords: np.ndarray, texts: Sequence[str], labels: Sequence[str] | None, query: str,
-                 query_xy: np.ndarray, neighbours: Sequence[tuple[int, float]], method: str):
+                 query_xy: np.ndarray, neighbours: Sequence[tuple[int, float]], method: str) -> Figure:
     """The corpus on a 2-D map, the query as a star, lines from it to its (full-space) neighbours."""
     import plotly.graph_objects as go
 
@@ -52,7 +56,7 @@ def sentence_map(coords: np.ndarray, texts: Sequence[str], labels: Sequence[str]
     return fig
 
 
-def heatmap(matrix: np.ndarray, labels: Sequence[str], title: str, zmin: float = -1.0, zmax: float = 1.0):
+def heatmap(matrix: np.ndarray, labels: Sequence[str], title: str, zmin: float = -1.0, zmax: float = 1.0) -> Figure:
     import plotly.graph_objects as go
 
     short = [t if len(t) <= 40 else t[:39] + "…" for t in labels]
@@ -66,7 +70,7 @@ def heatmap(matrix: np.ndarray, labels: Sequence[str], title: str, zmin: float =
     return fig
 
 
-def word_map(coords: np.ndarray, words: Sequence[str], method: str, highlight: Sequence[str] = ()):
+def word_map(coords: np.ndarray, words: Sequence[str], method: str, highlight: Sequence[str] = ()) -> Figure:
     import plotly.graph_objects as go
 
     colours = [QUERY_COLOUR if w in set(highlight) else "#1f77b4" for w in words]

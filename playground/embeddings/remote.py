@@ -19,9 +19,9 @@ one finite vector per input, all of one length (the requested one, when `dimensi
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from playground.errors import InvalidInput, PlaygroundError, UnknownName
 from playground.remote.client import openai_client
 from playground.remote.connection import Connection, resolve_connection
 from playground.remote.errors import BackendError, translate_error
-from playground.remote.spend import OPERATOR_SPEND, SpendLedger
+from playground.remote.spend import OPERATOR_SPEND, Hold, SpendLedger
 from playground.settings import Settings
 
 API_PREFIX = "api:"
@@ -87,13 +87,13 @@ def api_model(model: str) -> tuple[ApiModelSpec, str]:
     return _BY_ID[name], name
 
 
-def check_dimensions(dimensions: object, spec: ApiModelSpec) -> int | None:
-    if dimensions in (None, "", 0):
+def check_dimensions(dimensions: float | None, spec: ApiModelSpec) -> int | None:
+    """`dimensions` from the page's number box or the API: None or 0 (full vectors), else a whole number."""
+    if not dimensions:
         return None
-    try:
-        value = int(dimensions)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise InvalidInput(f"dimensions must be a whole number, not {dimensions!r}.") from None
+    if isinstance(dimensions, bool) or not math.isfinite(dimensions) or dimensions != int(dimensions):
+        raise InvalidInput(f"dimensions must be a whole number, not {dimensions!r}.")
+    value = int(dimensions)
     limit = spec.max_dimensions or MAX_DIMENSIONS
     if not 1 <= value <= limit:
         raise InvalidInput(f"dimensions must be between 1 and {limit:,} for {spec.id.rstrip(':') or spec.label} "
@@ -126,7 +126,7 @@ class ApiEncoder:
         return self.connection.base_url
 
     @property
-    def cache_key(self) -> tuple:
+    def cache_key(self) -> tuple[str, str, str, int | None]:
         # The server is part of the key: two servers may serve different weights under one name.
         return ("api", self.connection.base_url, self.model, self.dimensions)
 
@@ -144,18 +144,16 @@ class ApiEncoder:
         except PlaygroundError:  # no price map here: prices are never a hard dependency
             facts = usage.ModelFacts(None, None, "no price map here", None, "unknown")
         counted = sum(usage.counter_for(self.model, self.settings).text_tokens(t) for t in batch)
-        hold = nullcontext(None)
+        hold: AbstractContextManager[Hold | None] = nullcontext(None)
         if self.connection.operator_key:
-            self.ledger.check(self.session_spent + self.operator_spent_usd, self.settings)
-            if not facts.priced and _is_openai(self.connection.base_url):
-                raise PlaygroundError(f"The server's own key only pays for models with a listed price, so the spend "
-                                      f"cap can count them, and {self.model!r} has none. Type your own key.")
-            if not facts.priced and not self.notes:
-                self.notes.append(f"No price listed for {self.model!r}: the spend cap cannot count this call.")
+            note = self.ledger.admit(self.connection.base_url, self.model, facts.priced,
+                                     self.session_spent + self.operator_spent_usd, self.settings)
+            if note and note not in self.notes:
+                self.notes.append(note)
             if facts.priced:
                 hold = self.ledger.reserve(counted * (facts.input_per_token or 0.0), self.settings,
                                            self.session_spent + self.operator_spent_usd)
-        kwargs: dict = {"model": self.model, "input": batch, "encoding_format": "float"}
+        kwargs: dict[str, Any] = {"model": self.model, "input": batch, "encoding_format": "float"}
         if self.dimensions:
             kwargs["dimensions"] = self.dimensions
         with hold as reservation:
@@ -222,7 +220,8 @@ class ApiEncoder:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         if not np.all(norms > 0):
             raise BackendError(f"{where} returned an all-zero embedding: it has no direction to compare.")
-        return matrix / norms
+        unit: np.ndarray = matrix / norms
+        return unit
 
 
 def encoder(model: str, options: ApiOptions, settings: Settings, ledger: SpendLedger = OPERATOR_SPEND) -> ApiEncoder:
@@ -233,6 +232,3 @@ def encoder(model: str, options: ApiOptions, settings: Settings, ledger: SpendLe
                                     needs_key=spec.openai and not options.base_url.strip())
     return ApiEncoder(spec, served, connection, dimensions, settings, options.session_spent, ledger)
 
-
-def _is_openai(base_url: str) -> bool:
-    return (urlparse(base_url).hostname or "").endswith("openai.com")

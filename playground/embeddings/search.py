@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
 from playground import runtime
 from playground.embeddings import numeric, remote, warmup
-from playground.embeddings.cache import LRUCache, texts_key
+from playground.embeddings.cache import EmbeddingCache, texts_key
 from playground.embeddings.catalogue import EmbeddingModelSpec, get_sentence_model
 from playground.embeddings.corpus import validate_texts
 from playground.embeddings.models import load_sentence_model
@@ -27,8 +27,10 @@ BATCH_SIZE = 32
 MAX_K = 50
 HEATMAP_MAX_TEXTS = 40
 
-_vectors = LRUCache(max_entries=16, max_bytes=256 * 2**20)
-_maps = LRUCache(max_entries=32, max_bytes=32 * 2**20)
+# Keys: the encoder's `cache_key` + sha256 of the texts (+ the projection method, for maps).
+CacheKey = tuple[str | int | None, ...]
+_vectors: EmbeddingCache[np.ndarray] = EmbeddingCache(max_entries=16, max_bytes=256 * 2**20)
+_maps: EmbeddingCache[numeric.Projection] = EmbeddingCache(max_entries=32, max_bytes=32 * 2**20)
 
 
 def encode(spec: EmbeddingModelSpec, texts: Sequence[str], settings: Settings,
@@ -55,7 +57,7 @@ class Encoder(Protocol):
     @property
     def where(self) -> str: ...  # hub id, or the server's base URL
     @property
-    def cache_key(self) -> tuple: ...
+    def cache_key(self) -> CacheKey: ...
     def encode(self, texts: list[str]) -> np.ndarray: ...  # (n, d) unit-length float32
 
 
@@ -73,7 +75,7 @@ class LocalEncoder:
         return self.spec.hub_id
 
     @property
-    def cache_key(self) -> tuple:
+    def cache_key(self) -> CacheKey:
         return ("local", self.spec.id)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -82,15 +84,15 @@ class LocalEncoder:
 
 def corpus_vectors(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
     """Cached encode of a whole corpus, keyed by (model[, server, dimensions], sha256 of the texts)."""
-    return _vectors.get_or_compute((*encoder.cache_key, texts_key(texts)), lambda: encoder.encode(list(texts)))
+    return _vectors.get_or_load((*encoder.cache_key, texts_key(texts)), lambda: encoder.encode(list(texts)))
 
 
 def is_cached(encoder: Encoder, texts: Sequence[str]) -> bool:
-    return _vectors.peek((*encoder.cache_key, texts_key(texts)))
+    return (*encoder.cache_key, texts_key(texts)) in _vectors
 
 
 def corpus_map(encoder: Encoder, texts: Sequence[str], vectors: np.ndarray, method: str) -> numeric.Projection:
-    return _maps.get_or_compute((*encoder.cache_key, texts_key(texts), method), lambda: numeric.project(vectors, method))
+    return _maps.get_or_load((*encoder.cache_key, texts_key(texts), method), lambda: numeric.project(vectors, method))
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class SearchResult:
     cost_usd: float | None = 0.0  # what this request cost at the listed price; None: no price listed
     operator_spent_usd: float = 0.0  # the part paid with the operator's key (counts toward the spend caps)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         usage = {"base_url": self.where, "tokens": self.tokens, "cost_usd": self.cost_usd} if self.api \
             else {"hub_id": self.where}
         return {
@@ -202,14 +204,15 @@ def embed_search(query: str, texts: Sequence[str] | str, model: str, k: int, pro
         notes.append(f"{proj.method} cannot place a new point exactly: the query ★ is drawn at the "
                      "similarity-weighted centre of its neighbours.")
     similarity = vectors @ vectors.T if len(clean) <= HEATMAP_MAX_TEXTS else None
-    spent = {}
     if isinstance(encoder, remote.ApiEncoder):
         notes.extend(encoder.notes)
-        spent = {"api": True, "tokens": encoder.tokens, "cost_usd": encoder.cost_usd,
-                 "operator_spent_usd": encoder.operator_spent_usd}
-    return SearchResult(encoder.id, encoder.where, query, clean, label_list, neighbours, proj.coords, placed,
-                        proj.method, numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity,
-                        encoded_now, time.perf_counter() - started, **spent)
+    result = SearchResult(encoder.id, encoder.where, query, clean, label_list, neighbours, proj.coords, placed,
+                          proj.method, numeric.canonical_method(projection), notes, int(vectors.shape[1]), similarity,
+                          encoded_now, time.perf_counter() - started)
+    if isinstance(encoder, remote.ApiEncoder):
+        return replace(result, api=True, tokens=encoder.tokens, cost_usd=encoder.cost_usd,
+                       operator_spent_usd=encoder.operator_spent_usd)
+    return result
 
 
 def cache_stats() -> dict[str, int]:

@@ -122,31 +122,43 @@ def read_metadata(path: str | Path, settings: Settings) -> dict[str, Item]:
     return parse_metadata(read_upload(path, settings, "The metadata file"), path.name)
 
 
+class _EpochReport:
+    """A gensim training callback: the four hooks of `CallbackAny2Vec`, written out rather than
+    inherited (gensim has no type information), calling `progress` at the end of each epoch."""
+
+    def __init__(self, epochs: int, progress: Callable[[float, str], None] | None) -> None:
+        self.epochs, self.progress, self.epoch = epochs, progress, 0
+
+    def on_train_begin(self, model: object) -> None:
+        pass
+
+    def on_epoch_begin(self, model: object) -> None:
+        pass
+
+    def on_epoch_end(self, model: object) -> None:
+        self.epoch += 1
+        if self.progress:
+            self.progress(self.epoch / self.epochs, f"epoch {self.epoch}/{self.epochs}")
+
+    def on_train_end(self, model: object) -> None:
+        pass
+
+
 def train(sequences: Sequence[Sequence[str]], params: TrainParams, metadata: dict[str, Item] | None = None,
           progress: Callable[[float, str], None] | None = None, source: str = "your upload") -> TrainedItems:
     """gensim Word2Vec (skip-gram) on `sequences`; `progress(fraction, message)` after each epoch."""
     from gensim.models import Word2Vec
-    from gensim.models.callbacks import CallbackAny2Vec
 
     params = params.checked()
     counts = Counter(item for seq in sequences for item in seq)
     if sum(1 for c in counts.values() if c >= params.min_count) < 2:
         raise InvalidInput(f"Fewer than two items occur at least {params.min_count} times: lower 'min count'.")
 
-    class Report(CallbackAny2Vec):
-        def __init__(self) -> None:
-            self.epoch = 0
-
-        def on_epoch_end(self, model: Any) -> None:
-            self.epoch += 1
-            if progress:
-                progress(self.epoch / params.epochs, f"epoch {self.epoch}/{params.epochs}")
-
     started = time.perf_counter()
     model = Word2Vec(vector_size=params.vector_size, window=params.window, negative=params.negative,
                      min_count=params.min_count, sg=1, workers=2, seed=params.seed)
     model.build_vocab(sequences)
-    model.train(sequences, total_examples=model.corpus_count, epochs=params.epochs, callbacks=[Report()])
+    model.train(sequences, total_examples=model.corpus_count, epochs=params.epochs, callbacks=[_EpochReport(params.epochs, progress)])
     kv = model.wv
     kv.fill_norms()
     return TrainedItems(kv, dict(metadata or {}), len(sequences), sum(counts.values()),

@@ -9,7 +9,6 @@ visitor's session, never here). Built-in sources are loaded once and then only r
 from __future__ import annotations
 
 import difflib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from playground import runtime
+from playground.cache import SharedCache
 from playground.embeddings import numeric
-from playground.embeddings.catalogue import MODELS, WordVectorSpec, get_word_vectors
+from playground.embeddings.catalogue import MODELS, WORD_VECTORS, WordVectorSpec, get_word_vectors
 from playground.embeddings.corpus import read_upload
 from playground.embeddings.models import load_sentence_model
 from playground.errors import HubUnavailable, InvalidInput, ModelLoadError
@@ -29,16 +29,13 @@ MAX_K = 50
 MAX_MAP_WORDS = 200
 SUGGESTION_POOL = 60_000  # close-match suggestions come from the first (most frequent) entries
 
-_loaded: dict[str, Any] = {}
-_lock = threading.Lock()
-_source_locks: dict[str, threading.Lock] = {}
 
 
 @dataclass(frozen=True)
 class WordVectors:
     """A KeyedVectors plus where it came from (shown in the UI and the API)."""
 
-    kv: Any  # gensim.models.KeyedVectors, norms filled
+    kv: Any  # gensim.models.KeyedVectors, norms filled (gensim has no type information)
     source: str  # catalogue id, or "upload:<file name>"
     description: str
     lowercase: bool = False  # the vocabulary is lower-case: look words up lower-cased
@@ -46,6 +43,10 @@ class WordVectors:
     @property
     def size(self) -> int:
         return len(self.kv.index_to_key)
+
+
+# Built-in sources, loaded once and then only read; every source fits (a visitor's upload lives in their session).
+_sources: SharedCache[str, WordVectors] = SharedCache(len(WORD_VECTORS))
 
 
 def minilm_static_vectors(settings: Settings) -> Any:
@@ -72,14 +73,8 @@ def keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> Any:
 def load_source(source: str, settings: Settings) -> WordVectors:
     """A built-in source, loaded once per process."""
     spec = get_word_vectors(source)
-    if spec.id in _loaded:
-        return _loaded[spec.id]
-    with _lock:  # one lock per source: a long GloVe download must not hold up the offline vectors
-        source_lock = _source_locks.setdefault(spec.id, threading.Lock())
-    with source_lock:
-        if spec.id not in _loaded:
-            _loaded[spec.id] = _load(spec, settings)
-        return _loaded[spec.id]
+    # Single flight per source: a long GloVe download does not hold up the offline vectors.
+    return _sources.get_or_load(spec.id, lambda: _load(spec, settings))
 
 
 def _load(spec: WordVectorSpec, settings: Settings) -> WordVectors:
@@ -160,7 +155,8 @@ def _first_problem(name: str, lines: Sequence[str], header: bool, numbers: bool)
 
 def resolve(wv: WordVectors, words: Sequence[str]) -> list[str]:
     """Map typed words to vocabulary entries; unknown ones fail with close suggestions."""
-    found, missing = [], []
+    found: list[str] = []
+    missing: list[str] = []
     for raw in words:
         word = raw.strip()
         key = word if word in wv.kv.key_to_index else word.lower() if word.lower() in wv.kv.key_to_index else None

@@ -20,7 +20,12 @@ import httpcore2
 from playground.remote.errors import BlockedAddress
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_nets = lambda *cidrs: tuple(ipaddress.ip_network(c) for c in cidrs)  # noqa: E731
+
+
+def _nets(*cidrs: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
 # What a teacher's LAN server may use with --allow-private-base-urls: RFC 1918, CGNAT, IPv6 ULA.
 LAN = _nets("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 embedded in the last 32 bits (RFC 6052)
@@ -55,7 +60,7 @@ def resolve(host: str, port: int) -> list[tuple[int, IPAddress]]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     seen: dict[IPAddress, int] = {}
     for family, _type, _proto, _name, sockaddr in infos:
-        seen.setdefault(ipaddress.ip_address(sockaddr[0].split("%")[0]), family)
+        seen.setdefault(ipaddress.ip_address(str(sockaddr[0]).split("%")[0]), family)
     return [(family, ip) for ip, family in seen.items()]
 
 
@@ -67,7 +72,7 @@ class GuardedBackend(httpcore2.NetworkBackend):
         self.allow_private = allow_private
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable | None = None) -> httpcore2.NetworkStream:
+                    socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None) -> httpcore2.NetworkStream:
         try:
             addresses = resolve(host, port)
         except OSError as exc:
@@ -91,7 +96,7 @@ class GuardedBackend(httpcore2.NetworkBackend):
         raise last or httpcore2.ConnectError(f"no address for {host}")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable | None = None) -> httpcore2.NetworkStream:
+                            socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None) -> httpcore2.NetworkStream:
         raise BlockedAddress(path, "local socket")
 
     def sleep(self, seconds: float) -> None:

@@ -6,9 +6,15 @@ never cached or kept in a module variable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from playground.remote.addresses import GuardedBackend
 from playground.remote.connection import Connection
 from playground.settings import Settings
+
+if TYPE_CHECKING:  # imported when a call is made: openai takes a while to import
+    import httpx2
+    import openai
 
 
 def guarded(connection: Connection, settings: Settings) -> bool:
@@ -18,11 +24,11 @@ def guarded(connection: Connection, settings: Settings) -> bool:
 
 
 def openai_client(connection: Connection, settings: Settings, *, timeout: float | None = None,
-                  max_retries: int = 1):
+                  max_retries: int = 1) -> openai.OpenAI:
     """`openai.OpenAI` for `connection` (see the package docstring); close it when done."""
     import openai
 
-    kwargs: dict = {}
+    kwargs: dict[str, Any] = {}  # the client's optional arguments, set only when they apply
     if connection.typed_url:
         # The operator's organisation and project ids (OPENAI_ORG_ID / OPENAI_PROJECT_ID, read by the
         # client from the environment) are the operator's business: never sent to a visitor's server.
@@ -34,7 +40,7 @@ def openai_client(connection: Connection, settings: Settings, *, timeout: float 
                          max_retries=max_retries, **kwargs)
 
 
-def guarded_http_client(allow_private: bool):
+def guarded_http_client(allow_private: bool) -> httpx2.Client:
     """The openai client's own httpx defaults, over a transport that checks every address it connects to.
 
     `trust_env=False`: an HTTP(S)_PROXY from the environment would make the proxy the address

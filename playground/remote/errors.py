@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from playground.errors import NotAllowed, PlaygroundError
 
@@ -18,6 +19,20 @@ NO_KEY = "no-key"
 
 MAX_QUOTED_CHARS = 200
 TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "httpcore2", "h11"}  # errors of a stream read mid-answer
+
+
+class Endpoint(Protocol):
+    """What an error message may say about a call's target: a `connection.Connection` (not imported
+    here, since `connection` raises these errors)."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def key_source(self) -> str: ...
+    @property
+    def typed_url(self) -> bool: ...
 
 
 class RemoteError(PlaygroundError):
@@ -49,6 +64,14 @@ class SpendCapReached(RemoteError):
         )
 
 
+class UnpricedModel(RemoteError):
+    """The operator's key was asked to pay for an OpenAI model the spend cap cannot price."""
+
+    def __init__(self, model: str):
+        super().__init__(f"The server's own key only pays for models with a listed price, so the spend cap can count "
+                         f"them, and {model!r} has none. Pick another model, or type your own key.")
+
+
 class BlockedAddress(NotAllowed):
     """A visitor-typed base URL leads to an address a shared server must not call."""
 
@@ -64,16 +87,17 @@ def server_message(exc: object, *, strict: bool = False) -> str:
     """What the server said: `strict` takes only the `error.message` of an OpenAI-shaped body
     (`{"error": {"message": "..."}}`, read from the raw response); otherwise any message field."""
     if strict:
+        response = getattr(exc, "response", None)  # the raw HTTP response, when there was one
         try:
-            data = exc.response.json()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - no response, or not JSON: nothing to quote
+            data: object = response.json() if response is not None else None
+        except Exception:  # noqa: BLE001 - not JSON: nothing to quote
             return ""
         inner = data.get("error") if isinstance(data, dict) else None
-        return inner["message"] if isinstance(inner, dict) and isinstance(inner.get("message"), str) else ""
+        message = inner.get("message") if isinstance(inner, dict) else None
+        return message if isinstance(message, str) else ""
     body = getattr(exc, "body", None)  # the openai client already unwrapped "error" here
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
 
 
 def redact(text: str, key: str | None) -> str:
@@ -82,7 +106,7 @@ def redact(text: str, key: str | None) -> str:
     return text
 
 
-def translate_error(exc: Exception, connection, model: str, timeout_s: float) -> BackendError:
+def translate_error(exc: Exception, connection: Endpoint, model: str, timeout_s: float) -> BackendError:
     """An openai exception → a message saying what happened and what to do (never the key)."""
     import openai
 
@@ -124,12 +148,12 @@ def translate_error(exc: Exception, connection, model: str, timeout_s: float) ->
     return BackendError(f"The call to {where} failed ({type(exc).__name__}): retry.")
 
 
-def broken(connection, what_now: str) -> BackendError:
+def broken(connection: Endpoint, what_now: str) -> BackendError:
     return BackendError(f"The connection to {connection.base_url} broke in the middle of the answer. {what_now}")
 
 
 @contextmanager
-def translating(connection, model: str, timeout_s: float, what_now: str) -> Iterator[dict[str, bool]]:
+def translating(connection: Endpoint, model: str, timeout_s: float, what_now: str) -> Iterator[dict[str, bool]]:
     """Around one streamed call: openai and transport errors become `BackendError`s naming the server.
     Before the answer started (set `state["answering"]` once it has), the usual message for the
     error; after, that the stream broke, and `what_now`."""

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
-from playground.remote.errors import SpendCapReached
+from playground.remote.errors import SpendCapReached, UnpricedModel
 from playground.settings import Settings
 
 SESSION = "this session"
@@ -63,6 +64,17 @@ class SpendLedger:
         if total >= settings.spend_cap_total_usd:
             raise SpendCapReached(TOTAL, total, settings.spend_cap_total_usd)
 
+    def admit(self, base_url: str, model: str, priced: bool, session_spent: float, settings: Settings) -> str | None:
+        """Before a call paid with the operator's key, in every tab: refuse when a cap is used up, and
+        refuse an OpenAI model without a listed price (the caps could not count it). Another server's
+        unpriced model may go on; the returned note says the caps cannot count it."""
+        self.check(session_spent, settings)
+        if priced:
+            return None
+        if is_openai(base_url):
+            raise UnpricedModel(model)
+        return f"No price listed for {model!r}: the spend cap cannot count this call."
+
     def add(self, usd: float) -> None:
         """Count a cost that had no reservation (a model without a listed price has none)."""
         with self._lock:
@@ -89,6 +101,12 @@ class SpendLedger:
                 self._reserved -= worst_usd
                 if hold.actual_usd is not None:
                     self._spent += hold.actual_usd
+
+
+def is_openai(base_url: str) -> bool:
+    """OpenAI's own API, on any of its hosts (api.openai.com, regional ones such as eu.api.openai.com)."""
+    host = (urlparse(base_url).hostname or "").lower()
+    return host == "openai.com" or host.endswith(".openai.com")
 
 
 OPERATOR_SPEND = SpendLedger()

@@ -13,18 +13,21 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from playground.chat.backends import BACKENDS, BackendConfig, BackendKind, backend_spec, redact
-from playground.chat.conversation import DEFAULT_SYSTEM_PROMPT, check_history
+from playground.chat.conversation import DEFAULT_SYSTEM_PROMPT, JSONDict, Message, check_history
 from playground.chat.session import ChatSession
 from playground.chat.turn import MAX_REMOTE_TOKENS, TurnOptions, TurnResult, drain, run_turn
 from playground.chat.usage import cost_text
 from playground.errors import InvalidInput, PlaygroundError
 from playground.settings import Settings
 from playground.ui.api_types import checked
-from playground.ui.common import at_edge, download_file, stats_markdown
+from playground.ui.common import Updates, at_edge, download_file, stats_markdown
 
 GROWTH_HEADERS = ["call", "messages", "prompt", "answer", "cost", "so far", "finish"]
 INTRO = """A chat model remembers nothing between calls: on every turn the app sends the **whole conversation** again
@@ -48,9 +51,9 @@ def as_seed(value: str | float | None) -> int | None:
     raise InvalidInput(f"seed must be a whole number, or empty for a new sample each time (it is {value!r}).")
 
 
-def display(session: ChatSession, pending: tuple[str, str] | None = None) -> list[dict]:
+def display(session: ChatSession, pending: tuple[str, str] | None = None) -> list[JSONDict]:
     """The transcript for the Chatbot: each answer followed by a folded line with its finish reason and usage."""
-    out: list[dict] = []
+    out: list[JSONDict] = []
     for t in session.turns:
         out += [{"role": "user", "content": t.message}, {"role": "assistant", "content": t.reply or "(empty answer)"},
                 {"role": "assistant", "content": usage_detail(t), "metadata": {"title": answer_footer(t),
@@ -58,6 +61,31 @@ def display(session: ChatSession, pending: tuple[str, str] | None = None) -> lis
     if pending is not None:
         out += [{"role": "user", "content": pending[0]}, {"role": "assistant", "content": pending[1] or "…"}]
     return out
+
+
+@dataclass(frozen=True)
+class TurnForm:
+    """The tab's turn settings as the page sends them (Send and Retry take the same inputs)."""
+
+    kind: str
+    model: str
+    url: str
+    key: str
+    system_prompt: str
+    resend_history: bool
+    max_tokens: float
+    temperature: float
+    drop_oldest: bool
+    seed: str | None
+
+    def config(self) -> BackendConfig:
+        remote = self.kind != BackendKind.LOCAL
+        return BackendConfig.of(self.kind, self.model, self.url if remote else None, self.key if remote else None)
+
+    def options(self) -> TurnOptions:
+        return TurnOptions(system_prompt=self.system_prompt or "", resend_history=bool(self.resend_history),
+                           max_tokens=int(self.max_tokens), temperature=float(self.temperature),
+                           seed=as_seed(self.seed), drop_oldest=bool(self.drop_oldest))
 
 
 def answer_footer(t: TurnResult) -> str:
@@ -109,7 +137,7 @@ def gauge_html(session: ChatSession) -> str:
     )
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     kind0 = default_backend(settings)
     spec0 = backend_spec(kind0)
     gr.Markdown(INTRO)
@@ -173,7 +201,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
 
     views = [session, chatbot, stats, gauge, sent, growth, request_view, code]
 
-    def refresh(s: ChatSession) -> dict:
+    def refresh(s: ChatSession) -> Updates:
         last = s.last
         return {
             session: s, chatbot: display(s), stats: stats_line(s), gauge: gauge_html(s),
@@ -183,17 +211,13 @@ def build_tab(settings: Settings, shared: dict) -> None:
             code: last.code if last else "",
         }
 
-    def stream(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
-               resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool, seed_value: str | None = None,
-               *, on_failure: ChatSession | None = None):
+    def stream(s: ChatSession, message: str, form: TurnForm, *, on_failure: ChatSession | None = None
+               ) -> Iterator[Updates]:
         """Shared by Send and Retry: stream one turn; on failure put the transcript back and raise.
 
         `on_failure` is the session to restore: for Retry that is the one *with* the turn being
         retried, so a failed retry (a 429, a timeout) loses nothing."""
-        config = BackendConfig.of(kind, model_name, url if kind != BackendKind.LOCAL else None,
-                                  key if kind != BackendKind.LOCAL else None)
-        options = TurnOptions(system_prompt or "", bool(resend_history), int(n_tokens), float(temp), bool(drop_oldest),
-                              as_seed(seed_value))
+        config, options = form.config(), form.options()
         try:
             for update in run_turn(s.history, message, options, config, settings, session_spent=s.operator_spent_usd):
                 if update.result is None:
@@ -207,24 +231,31 @@ def build_tab(settings: Settings, shared: dict) -> None:
             raise
 
     @at_edge
-    def send_turn(s, message, *rest):
+    def send_turn(s: ChatSession, message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
+                  resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool,
+                  seed_value: str | None = None) -> Iterator[Updates]:
         if not (message or "").strip():
             yield {msg: gr.update()}  # an empty message is ignored
             return
-        yield from stream(s, message, *rest)
+        yield from stream(s, message, TurnForm(kind, model_name, url, key, system_prompt, resend_history, n_tokens,
+                                               temp, drop_oldest, seed_value))
 
     @at_edge
-    def retry_turn(s, _message, *rest):
-        if not s.turns:
+    def retry_turn(s: ChatSession, _message: str, kind: str, model_name: str, url: str, key: str, system_prompt: str,
+                   resend_history: bool, n_tokens: float, temp: float, drop_oldest: bool,
+                   seed_value: str | None = None) -> Iterator[Updates]:
+        last = s.last
+        if last is None:
             raise gr.Error("Nothing to retry yet: send a message first.", print_exception=False)
-        yield from stream(s.undo(), s.last.message, *rest, on_failure=s)
+        yield from stream(s.undo(), last.message, TurnForm(kind, model_name, url, key, system_prompt, resend_history,
+                                                           n_tokens, temp, drop_oldest, seed_value), on_failure=s)
 
     @at_edge
-    def undo_turn(s: ChatSession) -> dict:
+    def undo_turn(s: ChatSession) -> Updates:
         return refresh(s.undo())
 
     @at_edge
-    def clear_chat(s: ChatSession) -> dict:
+    def clear_chat(s: ChatSession) -> Updates:
         return refresh(s.clear())
 
     @at_edge
@@ -240,7 +271,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
         return [download_file("last_request.json", s.last_request_json(key))]
 
     @at_edge
-    def switch_backend(kind: str) -> dict:
+    def switch_backend(kind: str) -> Updates:
         spec = backend_spec(kind)
         remote = spec.kind is not BackendKind.LOCAL
         limit = settings.max_new_tokens if not remote else MAX_REMOTE_TOKENS
@@ -275,10 +306,10 @@ def register_api(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def chat(messages: list[dict], message: str, backend: str = "local", model: str = "", base_url: str = "",
+    def chat(messages: list[dict[str, Any]], message: str, backend: str = "local", model: str = "", base_url: str = "",
              api_key: str = "", system_prompt: str = "", resend_history: bool = True,
              max_tokens: int = 128, temperature: float = 0.7, drop_oldest_turns: bool = False,
-             seed: int | None = None) -> dict:
+             seed: int | None = None) -> dict[str, Any]:
         """One chat turn. `messages`: the conversation so far ([{"role", "content"}], may start with a system
         message, used unless `system_prompt` is given); `message`: the new user message; `backend`: "local",
         "openai" or "compatible" (with `base_url`); `seed`: the local model's sampling seed (none: a new sample).
@@ -289,13 +320,15 @@ def register_api(settings: Settings) -> None:
         # The system prompt: the one given, else the conversation's own system message, else the default.
         has_own = any(m.get("role") == "system" for m in history)
         system = system_prompt or ("" if has_own else DEFAULT_SYSTEM_PROMPT)
-        options = TurnOptions(system, resend_history, int(max_tokens), float(temperature), drop_oldest_turns,
-                              as_seed(seed))
+        options = TurnOptions(system_prompt=system, resend_history=resend_history, max_tokens=int(max_tokens),
+                              temperature=float(temperature), seed=as_seed(seed), drop_oldest=drop_oldest_turns)
         # Stateless: there is no session to cap, so only the server-wide cap protects the operator's key.
         result = drain(run_turn(history, message or "", options, config, settings))
         out = result.as_dict()
-        out["messages"] = [*history, {"role": "user", "content": message},
-                           {"role": "assistant", "content": result.reply}]
-        return json.loads(redact(json.dumps(out), api_key or None))
+        sent_back: list[Message] = [*history, {"role": "user", "content": message},
+                                    {"role": "assistant", "content": result.reply}]
+        out["messages"] = sent_back
+        answer: dict[str, Any] = json.loads(redact(json.dumps(out), api_key or None))
+        return answer
 
     gr.api(chat, api_name="chat", concurrency_limit=8, concurrency_id="chat")

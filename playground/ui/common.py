@@ -20,11 +20,23 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import gradio as gr
+from gradio.blocks import Block
 
 from playground.errors import PlaygroundError
 
 log = logging.getLogger("playground")
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What a handler returns to update several components at once: each component → its new value
+# (or a `gr.update(...)`). Values are whatever that component takes, hence Any.
+Updates = dict[Block, Any]
+
+
+def unchanged() -> Updates:
+    """Leave every output of a handler as it is. Not `{}`: gradio reads an empty dict as one value for
+    all the outputs and fails the event (an error toast, and a traceback in the server log)."""
+    skip: Updates = gr.skip()
+    return skip
 
 GENERIC_ERROR = "Something went wrong on the server (it has been logged). Try again, or try other input."
 

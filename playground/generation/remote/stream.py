@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 from playground.chat import conversation, usage
 from playground.chat.backends import BackendConfig, BackendKind, resolve_connection
-from playground.chat.turn import MAX_REMOTE_TOKENS, OPENAI_HOSTS
+from playground.chat.turn import MAX_REMOTE_TOKENS
 from playground.errors import InvalidInput
 from playground.generation.remote.logprobs import (
     TOP,
@@ -173,11 +173,10 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
                      + "use 'Raw prompt' (the completions API with echo) to see them.")
     hold: AbstractContextManager[Hold | None] = nullcontext(None)
     if connection.operator_key:
-        ledger.check(session_spent, settings)
-        if not facts.priced and (urlparse(connection.base_url).hostname or "") in OPENAI_HOSTS:
-            raise InvalidInput(f"The server's own key only pays for models with a listed price, so the spend cap "
-                               f"can count them, and {config.model!r} has none. Pick another model, or type your "
-                               "own key.")
+        # The same admission rule as every other tab (caps, and no unpriced OpenAI model on this key).
+        note = ledger.admit(connection.base_url, config.model, facts.priced, session_spent, settings)
+        if note:
+            notes.append(note)
         worst = usage.call_usage(facts, prompt_count * (2 if probe else 1), request.max_new_tokens + probe,
                                  "counted", counter.label).cost
         if facts.priced:

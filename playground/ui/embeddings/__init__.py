@@ -14,7 +14,7 @@ import gradio as gr
 
 from playground.embeddings import warmup
 from playground.settings import Settings
-from playground.ui.common import at_edge
+from playground.ui.common import Updates, at_edge, unchanged
 from playground.ui.embeddings import api, contextual, sentences, train, words
 
 INTRO = """An **embedding** turns a text (or a word, or a token) into a list of numbers — a vector — so that
@@ -23,7 +23,7 @@ texts with similar meaning get vectors pointing in similar directions. *Cosine s
 contexts, and vectors you train yourself."""
 
 
-def build_tab(settings: Settings, shared: dict) -> None:
+def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     gr.Markdown(INTRO)
     umap_note = gr.Markdown(elem_id="emb-umap-status")
     parent = shared["tab"]  # the tab this view is built in: its `select` starts the UMAP warm-up
@@ -38,7 +38,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
             train.build(settings)
 
     @at_edge
-    def start_warming() -> dict:
+    def start_warming() -> Updates:
         state = warmup.start()
         if state.ready:
             return {umap_note: ""}
@@ -49,7 +49,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
     poll = gr.Timer(3, active=False)
 
     @at_edge
-    def poll_warmup() -> dict:
+    def poll_warmup() -> Updates:
         state = warmup.status()
         if state.state == "warming":
             return {umap_note: f"⏳ {state.describe()} It loads in the background; PCA and t-SNE work meanwhile."}
@@ -57,25 +57,25 @@ def build_tab(settings: Settings, shared: dict) -> None:
         return {umap_note: note, poll: gr.Timer(active=False)}
 
     # …and once it is ready, redraw a UMAP map this visitor asked for while it warmed (drawn as PCA meanwhile).
-    redraw, redraw_inputs, redraw_outputs = sentence_view["redraw"]
+    redraw = sentence_view.redraw
     poll.tick(poll_warmup, None, [umap_note, poll], api_name="embeddings_warm_status", api_visibility="undocumented",
               show_progress="hidden").then(
-        redraw, redraw_inputs, redraw_outputs, api_name="embed_search_after_warmup", api_visibility="undocumented",
+        redraw.fn, redraw.inputs, redraw.outputs, api_name="embed_search_after_warmup", api_visibility="undocumented",
         show_progress="hidden", concurrency_id="embeddings")
 
     # Warm UMAP the first time someone opens this tab, so it is ready when they pick it,
     # and draw the first map (cheap after the first time: the corpus vectors are cached).
     if parent is not None and hasattr(parent, "select"):
-        run, inputs, outputs = sentence_view["refresh"]
+        refresh = sentence_view.refresh
         parent.select(start_warming, None, [umap_note, poll], api_name="embeddings_warm", api_visibility="undocumented",
-                      show_progress="hidden").then(run, inputs, outputs, api_name="embed_search_on_open",
+                      show_progress="hidden").then(refresh.fn, refresh.inputs, refresh.outputs, api_name="embed_search_on_open",
                                                    api_visibility="undocumented")
 
     @at_edge
-    def umap_chosen(method: str) -> Any:
-        return start_warming() if method == "UMAP" else {}
+    def umap_chosen(method: str) -> Updates:
+        return start_warming() if method == "UMAP" else unchanged()
 
-    sentence_view["projection"].change(
-        umap_chosen, sentence_view["projection"], [umap_note, poll],
+    sentence_view.projection.change(
+        umap_chosen, sentence_view.projection, [umap_note, poll],
         api_name="embeddings_warm_umap", api_visibility="undocumented", show_progress="hidden")
     api.register(settings)

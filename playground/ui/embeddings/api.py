@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from playground.embeddings import remote
@@ -21,7 +23,7 @@ def register(settings: Settings) -> None:
     @checked
     def embed_search_api(query: str, texts: list[str], model: str = DEFAULT_MODEL, k: int = 5,
                          projection: str = "PCA", dimensions: int = 0, base_url: str = "",
-                         api_key: str = "") -> dict:
+                         api_key: str = "") -> dict[str, Any]:
         """Nearest neighbours of `query` among `texts` (cosine, full space) and a 2-D map (PCA, t-SNE or UMAP).
 
         `model`: a local model id ("minilm"), an OpenAI model ("text-embedding-3-small", "text-embedding-3-large")
@@ -39,7 +41,7 @@ def register(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def word_neighbors(word: str, source: str = DEFAULT_WORD_VECTORS, k: int = 10) -> dict:
+    def word_neighbors(word: str, source: str = DEFAULT_WORD_VECTORS, k: int = 10) -> dict[str, Any]:
         """The `k` words whose static vectors are closest (cosine) to `word`."""
         vectors = wv.load_source(source, settings)
         return {"source": vectors.source, "word": word,
@@ -47,7 +49,7 @@ def register(settings: Settings) -> None:
 
     @at_edge
     @checked
-    def analogy(a: str, b: str, c: str, source: str = DEFAULT_WORD_VECTORS, k: int = 5) -> dict:
+    def analogy(a: str, b: str, c: str, source: str = DEFAULT_WORD_VECTORS, k: int = 5) -> dict[str, Any]:
         """a − b + c (king − man + woman → queen); the three input words are excluded from the answers."""
         vectors = wv.load_source(source, settings)
         return {"source": vectors.source, "expression": f"{a} - {b} + {c}", "inputs_excluded": True,

@@ -8,7 +8,7 @@ from playground.embeddings import examples, plots
 from playground.embeddings.catalogue import DEFAULT_MODEL
 from playground.embeddings.contextual import contextual_compare
 from playground.settings import Settings
-from playground.ui.common import at_edge
+from playground.ui.common import Updates, at_edge
 from playground.ui.embeddings.choices import model_choices
 
 CONTEXT_NOTE = """A **static** vector (word2vec, GloVe, a transformer's input layer) is the same for a word wherever it
@@ -36,7 +36,7 @@ def build(settings: Settings) -> None:
                           label="How each sentence was tokenized (the word's pieces are averaged)")
 
     @at_edge
-    def compare(text: str, w: str, model_id: str) -> dict:
+    def compare(text: str, w: str, model_id: str) -> Updates:
         r = contextual_compare(w, text or "", model_id, settings)
         n = len(r.occurrences)
         off = [r.contextual_similarity[i, j] for i in range(n) for j in range(i + 1, n)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from playground.embeddings import examples, numeric, plots, remote, warmup
 from playground.embeddings.catalogue import DEFAULT_MODEL
@@ -12,7 +15,7 @@ from playground.embeddings.corpus import Corpus, Table, corpus_from_table, read_
 from playground.embeddings.search import SearchResult, embed_search
 from playground.prices.data import money
 from playground.settings import Settings
-from playground.ui.common import at_edge, stats_markdown
+from playground.ui.common import Updates, at_edge, stats_markdown, unchanged
 from playground.ui.embeddings.choices import api_model_choices, model_choices
 
 API_NOTE = """The texts are sent to the server for embedding. **dimensions** asks for shorter vectors:
@@ -35,7 +38,23 @@ def _search_status(result: SearchResult) -> str:
     return "\n\n".join([stats, *(f"ℹ {note}" for note in result.notes)])
 
 
-def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Chain:
+    """An event handler with its inputs and outputs, for the tab to run after events of its own."""
+
+    fn: Callable[..., Updates]
+    inputs: Sequence[Block]
+    outputs: Sequence[Block]
+
+
+@dataclass(frozen=True)
+class SentenceView:
+    projection: gr.Radio  # the map's method: choosing UMAP starts its warm-up
+    refresh: Chain  # search and draw the map for what the page holds now
+    redraw: Chain  # redraw a UMAP map asked for while UMAP was warming (a no-op otherwise)
+
+
+def build(settings: Settings, umap_note: gr.Markdown) -> SentenceView:
     gr.Markdown("Type a corpus (one text per line) and a query: the closest texts by cosine similarity, and a map.")
     # This visitor's Corpus with labels (example set or upload); starts as the example set.
     corpus_state = gr.State(Corpus(list(examples.TEXTS), list(examples.LABELS)))
@@ -87,7 +106,7 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
             return state.labels
         return None
 
-    def outputs_for(result: SearchResult) -> dict:
+    def outputs_for(result: SearchResult) -> Updates:
         neighbours = [(n.index, n.score) for n in result.neighbours]
         return {
             status: _search_status(result),
@@ -107,7 +126,7 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
 
     @at_edge
     def run(query_value: str, text: str, model_id: str, k_value: float, method: str, state: Corpus | None,
-            url: str, key: str, served_name: str, dims: float | None, spent: float) -> dict:
+            url: str, key: str, served_name: str, dims: float | None, spent: float) -> Updates:
         labels = labels_for(text or "", state)
         lines = [t for t in (text or "").splitlines() if t.strip()]
         if model_id == remote.API_PREFIX:
@@ -121,23 +140,23 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
                 operator_spent: (spent or 0.0) + result.operator_spent_usd}
 
     @at_edge
-    def model_chosen(model_id: str) -> dict:
+    def model_chosen(model_id: str) -> Updates:
         return {api_box: gr.Accordion(visible=remote.is_api_model(model_id)),
                 served: gr.Textbox(visible=model_id == remote.API_PREFIX)}
 
     @at_edge
-    def redraw_if_pending(pending: bool, *values: Any) -> dict:
+    def redraw_if_pending(pending: bool, *values: Any) -> Updates:
         if not pending or not warmup.status().ready:
-            return {}
+            return unchanged()
         return {**run(*values), umap_note: ""}
 
     @at_edge
-    def use_example() -> dict:
+    def use_example() -> Updates:
         return {corpus: "\n".join(examples.TEXTS),
                 corpus_state: Corpus(list(examples.TEXTS), list(examples.LABELS))}
 
     @at_edge
-    def uploaded(path: str | None) -> dict:
+    def uploaded(path: str | None) -> Updates:
         if not path:
             return {table_state: None}
         tab = read_table(path, settings)
@@ -147,9 +166,9 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
                 label_col: gr.update(choices=["(none)", *tab.columns], value=label_default or "(none)")}
 
     @at_edge
-    def columns_chosen(tab: Table | None, text_name: str, label_name: str) -> dict:
+    def columns_chosen(tab: Table | None, text_name: str, label_name: str) -> Updates:
         if tab is None or not text_name:
-            return {}
+            return unchanged()
         chosen = corpus_from_table(tab, text_name, None if label_name in (None, "", "(none)") else label_name, settings)
         return {corpus: "\n".join(chosen.texts), corpus_state: chosen}
 
@@ -171,5 +190,5 @@ def build(settings: Settings, umap_note: gr.Markdown) -> dict[str, Any]:
         api_name="embeddings_columns_after_upload")
     gr.on([text_col.input, label_col.input], columns_chosen, [table_state, text_col, label_col], [corpus, corpus_state],
           api_name="embeddings_columns", api_visibility="undocumented")
-    return {"projection": projection, "refresh": (run, inputs, outputs),
-            "redraw": (redraw_if_pending, [umap_pending, *inputs], [*outputs, umap_note])}
+    return SentenceView(projection, Chain(run, inputs, outputs),
+                        Chain(redraw_if_pending, [umap_pending, *inputs], [*outputs, umap_note]))

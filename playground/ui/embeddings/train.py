@@ -6,7 +6,7 @@ import gradio as gr
 
 from playground.embeddings import word2vec as w2v
 from playground.settings import Settings
-from playground.ui.common import at_edge
+from playground.ui.common import Updates, at_edge
 
 TRAIN_NOTE = """word2vec learns a vector for each item from the items around it. It works on any sequences, not only
 words: in **playlists** (one per line, song ids separated by spaces) songs that are played together get close
@@ -46,8 +46,8 @@ def build(settings: Settings) -> None:
     def params(vs: float, win: float, neg: float, mc: float, ep: float) -> w2v.TrainParams:
         return w2v.TrainParams(int(vs), int(win), int(neg), int(mc), int(ep))
 
-    def run_training(sequences: list[list[str]], metadata: dict, p: w2v.TrainParams, source: str,
-                     progress: gr.Progress) -> dict:
+    def run_training(sequences: list[list[str]], metadata: dict[str, w2v.Item], p: w2v.TrainParams, source: str,
+                     progress: gr.Progress) -> Updates:
         progress(0, desc="building the vocabulary")
         trained = w2v.train(sequences, p, metadata, lambda f, msg: progress(f, desc=msg), source)
         # Suggest an item to ask about: the first one with metadata (a song with a title), else the commonest.
@@ -56,7 +56,7 @@ def build(settings: Settings) -> None:
 
     @at_edge
     def train_upload(seq_path: str | None, meta_path: str | None, what: str, vs: float, win: float, neg: float,
-                     mc: float, ep: float, progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008 - gradio's idiom
+                     mc: float, ep: float, progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008 - gradio's idiom
         if not seq_path:
             raise gr.Error("Upload a sequences file first (or try the toy playlists).")
         sequences = w2v.read_sequences(seq_path, settings, sentences=what.startswith("Sentences"))
@@ -65,20 +65,20 @@ def build(settings: Settings) -> None:
 
     @at_edge
     def train_toy(vs: float, win: float, neg: float, mc: float, ep: float,
-                  progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008
+                  progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008
         sequences, metadata = w2v.toy_playlists()
         return run_training(sequences, metadata, params(vs, win, neg, mc, ep), "the toy playlists", progress)
 
     @at_edge
     def train_online(vs: float, win: float, neg: float, mc: float, ep: float,
-                     progress: gr.Progress = gr.Progress()) -> dict:  # noqa: B008
+                     progress: gr.Progress = gr.Progress()) -> Updates:  # noqa: B008
         progress(0, desc="downloading the playlists")
         sequences, metadata = w2v.download_playlists(settings)
         return run_training(sequences, metadata, params(vs, win, neg, mc, ep), "the public playlist data set",
                             progress)
 
     @at_edge
-    def most_similar(trained: w2v.TrainedItems | None, name: str, n: float) -> list[list]:
+    def most_similar(trained: w2v.TrainedItems | None, name: str, n: float) -> list[list[str | float]]:
         if trained is None:
             raise gr.Error("Train a model first: upload sequences, or try the toy playlists.")
         return [[i.id, i.title, i.artist, round(s, 4)] for i, s in w2v.similar_items(trained, name, int(n))]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from playground.embeddings import examples, plots
 from playground.embeddings import words as wv
 from playground.embeddings.catalogue import DEFAULT_WORD_VECTORS, WORD_VECTORS
 from playground.settings import Settings
-from playground.ui.common import at_edge
+from playground.ui.common import Updates, at_edge, unchanged
 
 UPLOADED = "upload"
 
@@ -78,12 +80,12 @@ def build(settings: Settings) -> None:
         return f"{vectors.size:,} words, {vectors.kv.vector_size} dimensions. {vectors.description}"
 
     @at_edge
-    def find(source_id: str, up: wv.WordVectors | None, w: str, n: float) -> dict:
+    def find(source_id: str, up: wv.WordVectors | None, w: str, n: float) -> Updates:
         vectors = _source(source_id, up, settings)
         return {similar: [[x, round(s, 4)] for x, s in wv.neighbours(vectors, w, int(n))], source_info: describe(vectors)}
 
     @at_edge
-    def solve(source_id: str, up: wv.WordVectors | None, x: str, y: str, z: str) -> list[list]:
+    def solve(source_id: str, up: wv.WordVectors | None, x: str, y: str, z: str) -> list[list[str | float]]:
         vectors = _source(source_id, up, settings)
         return [[w, round(s, 4)] for w, s in wv.analogy(vectors, x, y, z, 10)]
 
@@ -94,14 +96,14 @@ def build(settings: Settings) -> None:
         return f"**{result.odd}** doesn't belong. Similarity of each word to the group's average: {detail}."
 
     @at_edge
-    def draw(source_id: str, up: wv.WordVectors | None, text: str):
+    def draw(source_id: str, up: wv.WordVectors | None, text: str) -> Any:  # a plotly Figure
         keys, proj = wv.word_map(_source(source_id, up, settings), text, "PCA")
         return plots.word_map(proj.coords, keys, proj.method)
 
     @at_edge
-    def upload_vectors(path: str | None, current: wv.WordVectors | None) -> dict:
+    def upload_vectors(path: str | None, current: wv.WordVectors | None) -> Updates:
         if not path:
-            return {}
+            return unchanged()
         vectors = wv.load_upload(path, settings)
         return {uploaded_state: vectors, source: gr.update(choices=word_source_choices(settings, vectors), value=UPLOADED),
                 source_info: describe(vectors)}

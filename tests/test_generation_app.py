@@ -82,3 +82,10 @@ def test_a_cancelled_generate_call_stops_on_the_server(app_url, launched_app):
     assert int(found[-1]) < 250, f"the generation went on for {found[-1]} of 500 tokens after the client left"
     out = client.predict(prompt="Hello", max_new_tokens=3, api_name="/generate")  # the model is free again
     assert out["stop_reason"] == "max_new_tokens" and len(out["ids"]) == 3
+
+
+def test_use_as_raw_on_a_raw_prompt_leaves_the_page_alone(client):
+    """With the prompt already raw there is nothing to change; the handler returned {}, which gradio
+    reads as one value for both outputs (an error toast)."""
+    client.predict("HuggingFaceTB/SmolLM2-135M-Instruct", "Raw prompt", "", "", "Hello", 8,
+                   "Greedy (always the most likely token)", 0.7, 0.95, 50, 1.0, None, api_name="/generation_as_raw")

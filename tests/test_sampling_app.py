@@ -88,3 +88,10 @@ def test_sampling_tab_in_a_browser(page):
     page.locator("#smp-chips .tok").nth(4).click()
     step.get_by_text("picked by you").wait_for(timeout=30_000)
     screenshot(page, "sampling")
+
+
+def test_a_step_with_no_branch_picked_leaves_the_page_alone(session):
+    """It returned {}, which gradio reads as one value for all three outputs: an error toast every
+    time the step box or branch box was cleared."""
+    session.predict("", None, api_name="/sampling_step")
+    session.predict("", None, api_name="/sampling_server_step")

@@ -25,7 +25,7 @@ from playground.generation.view import generated_html, prompt_html
 from playground.remote.connection import operator_url
 from playground.settings import Settings
 from playground.tokenization.render import ids_text
-from playground.ui.common import at_edge, stats_markdown
+from playground.ui.common import at_edge, stats_markdown, unchanged
 from playground.ui.generation_api import REMOTE_AT_ONCE, register_api, server_config
 
 CHAT, RAW = "Chat template", "Raw prompt"
@@ -295,7 +295,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     def rendered_as_raw(*values: Any) -> dict[Any, Any]:
         request = build_request(*values)
         if request.prompt is not None:
-            return {}
+            return unchanged()
         return {raw: prepare(request, settings).text, mode: RAW}
 
     inputs = [model, mode, system, user, raw, max_new, decoding, temperature, top_p, top_k, repetition, seed]

@@ -22,7 +22,7 @@ from playground.sampling.pipeline import SamplingConfig
 from playground.sampling.side import MAX_SLOTS, PRESETS, Slot, SlotResult, run_slots
 from playground.sampling.tree import Branch, Tree
 from playground.settings import Settings
-from playground.ui.common import at_edge
+from playground.ui.common import at_edge, unchanged
 
 CHAT, RAW = "Chat template", "Raw prompt"
 DEFAULT_USER = "Write one sentence about the sea."
@@ -209,7 +209,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     @at_edge
     def show_step(branch_id: str, step: float | None, tree: Tree[Branch] | None) -> dict[Any, Any]:
         if not branch_id or step is None:
-            return {}
+            return unchanged()
         branch = _tree(tree, settings).get(branch_id)
         view = models.load_view(catalogue.get(branch.model_id, allow_custom=True), settings)
         index = int(step)
@@ -309,7 +309,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     @at_edge
     def srv_show_step(branch_id: str, step: float | None, tree: on_server.ServerTree | None) -> dict[Any, Any]:
         if not branch_id or step is None or tree is None:
-            return {}
+            return unchanged()
         at = tree.get(branch_id)
         on_server.choose(at, int(step), "#1")  # a step beyond the branch: its message
         top = at.steps[int(step)].top

@@ -223,7 +223,7 @@ def build_tab(settings: Settings, shared: dict) -> None:
         run, [*inputs, colour, stop_state],
         [*prompt_outputs, output, chips, status, stats, last_steps],
         api_name="generation_view", api_visibility="undocumented",
-        concurrency_limit=settings.generation_concurrency, concurrency_id="generation")
+        concurrency_limit=settings.generation_batch, concurrency_id="generation")
     # Stop sets this visitor's event: the running generation ends after the current token and still
     # reports its stop reason and stats; a request still waiting in the queue starts and ends at once.
     stop_btn.click(request_stop, stop_state, None, api_name="generation_stop", api_visibility="undocumented",
@@ -277,5 +277,5 @@ def register_api(settings: Settings) -> None:
                 yield api_result(update)
         raise GenerationFailed("The generation ended without a final result. Try again.")
 
-    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency,
+    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_batch,
            concurrency_id="generation")

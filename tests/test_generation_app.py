@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import screenshot
 
@@ -82,3 +84,26 @@ def test_a_cancelled_generate_call_stops_on_the_server(app_url, launched_app):
     assert int(found[-1]) < 250, f"the generation went on for {found[-1]} of 500 tokens after the client left"
     out = client.predict(prompt="Hello", max_new_tokens=3, api_name="/generate")  # the model is free again
     assert out["stop_reason"] == "max_new_tokens" and len(out["ids"]) == 3
+
+
+def test_visitors_generating_at_once_share_a_batch_with_their_own_answers(app_url, client):
+    """Requests sent while the model is busy wait together and then share one batch of decoding steps;
+    each gets the same greedy answer, top-5 and stop reason it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    asks = [{"prompt": "The sky is", "max_new_tokens": 6}, {"prompt": "Two plus two is", "max_new_tokens": 9},
+            {"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_new_tokens": 30}]
+    alone = [client.predict(api_name="/generate", **ask) for ask in asks]
+    busy = Client(app_url, verbose=False).submit(prompt="Once upon a time", max_new_tokens=120, api_name="/generate")
+    while not busy.outputs() and not busy.done():  # the long generation is decoding now
+        time.sleep(0.05)
+    visitors = [Client(app_url, verbose=False) for _ in asks]
+    with ThreadPoolExecutor(len(asks)) as pool:
+        together = list(pool.map(lambda pair: pair[0].predict(api_name="/generate", **pair[1]), zip(visitors, asks)))
+    assert busy.result()["stats"]["batch_size"] == 1
+    assert [out["stats"]["batch_size"] for out in together] == [3, 3, 3]
+    for a, b in zip(alone, together, strict=True):
+        assert b["ids"] == a["ids"] and b["stop_reason"] == a["stop_reason"]
+        assert [[t["id"] for t in s["top"]] for s in b["tokens"]] == [[t["id"] for t in s["top"]] for s in a["tokens"]]

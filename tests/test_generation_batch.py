@@ -158,3 +158,43 @@ def test_a_batch_runs_on_the_runtime_thread_as_one_generate_call(settings, smol,
     out = run_at_once([lambda r=r: last(r, settings) for r in REQUESTS[:3]], smol)
     assert all(isinstance(o, GenerationUpdate) for o in out)
     assert len(calls) == 1 and calls[0][0].startswith(runtime.THREAD_NAME + "_") and calls[0][1] == 3
+
+
+def test_a_request_arriving_mid_batch_joins_it_and_everyone_stays_exact(settings, smol):
+    """The running batch makes room (its row pauses and re-reads its tokens so far in the next
+    batch); the newcomer starts long before the first would have finished, and both answers are
+    the ones each gets alone."""
+    first = GenerationRequest(prompt="Once upon a time, in a land far away,", max_new_tokens=40)
+    late = GenerationRequest(messages=CHAT, max_new_tokens=20)
+    alone = [last(first, settings), last(late, settings)]
+    out: dict[str, object] = {}
+
+    def run_first() -> None:
+        out["first"] = last(first, settings)
+
+    def run_late() -> None:
+        for update in generate_stream(late, settings):
+            if update.steps and "late_first_token" not in out:
+                out["late_first_token"] = time.monotonic()
+            out["late"] = update
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:  # the first batch is running
+        time.sleep(0.01)
+    time.sleep(0.5)
+    late_thread = threading.Thread(target=run_late)
+    late_thread.start()
+    thread.join(timeout=300)
+    finished_first = time.monotonic()
+    late_thread.join(timeout=300)
+    a, b = out["first"], out["late"]
+    assert isinstance(a, GenerationUpdate) and isinstance(b, GenerationUpdate)
+    assert out["late_first_token"] < finished_first  # it joined: it did not wait for the first to end
+    assert a.stats["batch_size"] == 2 and b.stats["batch_size"] == 2
+    for got, want in ((a, alone[0]), (b, alone[1])):
+        assert [s.id for s in got.steps] == [s.id for s in want.steps] and got.stop_reason == want.stop_reason
+        for x, y in zip(want.steps, got.steps, strict=True):
+            assert [t[0] for t in y.top] == [t[0] for t in x.top]
+            assert y.prob == pytest.approx(x.prob, abs=1e-4)

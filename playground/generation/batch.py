@@ -2,13 +2,17 @@
 
 Design: requests that arrive together (or while the model is busy) are decoded by one
 `model.generate` call on their prompts, left-padded with an attention mask: transformers' own
-batched decoding, scheduled by nothing more than "whoever is waiting when the model frees up".
-Each row (one visitor) gets its token, probability and top-5 from `generation.hooks` every step,
-and stops on its own: its own `max_new_tokens`, an end-of-turn token, or its visitor's Stop or
-departure, through the per-row flags a transformers stopping criterion returns. A finished row is
-padding until its batch ends (transformers does not shrink a batch); the batch ends as soon as
-every row has. A request arriving during a batch waits for it, then runs in the next one together
-with everyone else who arrived meanwhile.
+batched decoding. Each row (one visitor) gets its token, probability and top-5 from
+`generation.hooks` every step, and stops on its own: its own `max_new_tokens`, an end-of-turn
+token, or its visitor's Stop or departure, through the per-row flags a transformers stopping
+criterion returns. A finished row is padding until its batch ends (transformers does not shrink a
+batch); the batch ends as soon as every row has. A request that arrives while a batch runs does
+not wait for it to finish: after `MIN_SEGMENT` steps the batch makes room (every row pauses) and
+the next `generate` runs the paused rows, each re-reading its prompt and its tokens so far in one
+pass, together with the newcomers. That costs one prompt pass per join (a fraction of the steps
+it saves a newcomer on CPU, where a batched prompt pass is cheap next to per-step overhead), and
+gives the same greedy tokens and top-5 (tested). The scheduling is "whoever waits when the model
+frees up, oldest first": no scheduler of our own beyond that.
 
 Why this and not transformers' continuous batching (`init_continuous_batching` /
 `ContinuousBatchingManager`, measured in `bench/batching.py` on SmolLM2-135M, 64 greedy tokens):
@@ -17,8 +21,8 @@ Why this and not transformers' continuous batching (`init_continuous_batching` /
  * no top-5: it returns token ids only, so every step would need a second forward pass;
  * threads: the manager decodes on a thread of its own, a second OpenMP team next to the
    runtime's (`playground.runtime`: that halves CPU speed), while this stays on the one thread.
-Its advantage, rows joining mid-flight, matters less here: answers are short, and a request that
-arrives during a batch waits at most that batch's remaining steps.
+Its advantage, rows joining mid-flight without a new prompt pass, is bought back here by the
+pause-and-continue above at the cost of one batched prompt pass per join.
 
 Greedy and sampling rows, with any temperature / top-k / top-p / repetition penalty, share a batch
 (`generation.hooks` applies each row's own). Seeded sampling runs alone, so a seed repeats its run
@@ -37,7 +41,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,15 +74,23 @@ class Row:
     prepared: Prepared
     cancelled: Callable[[], bool]  # Stop pressed or the reader left
     out: queue.Queue[tuple[Any, ...]] = field(default_factory=queue.Queue)
-    job: Future[None] | None = None  # the batch job, once this row has been given one
-    started: float = 0.0  # when its batch began decoding (time queued before is not decoding)
-    batch_size: int = 0
-    count: int = 0
+    started: float = 0.0  # when its first batch began decoding (time queued before is not decoding)
+    batch_size: int = 0  # the most visitors it shared decoding steps with (itself included)
+    generated: list[int] = field(default_factory=list)
     ended: bool = False
 
     @property
     def max_new(self) -> int:
         return self.prepared.max_new_tokens
+
+    @property
+    def count(self) -> int:
+        return len(self.generated)
+
+    @property
+    def ids(self) -> list[int]:
+        """What the next batch reads for this row: the prompt and the tokens generated so far."""
+        return self.prepared.ids + self.generated
 
     def finish(self) -> None:
         if not self.ended:
@@ -91,10 +102,13 @@ class Row:
             self.ended = True
             self.out.put(("error", exc))
 
+    @property
+    def seeded(self) -> bool:
+        return self.request.do_sample and self.request.seed is not None
+
     def key(self) -> tuple[Any, ...]:
         """Rows with equal keys may share a batch: all but seeded sampling, which runs alone."""
-        r = self.request
-        return ("seeded", id(self)) if r.do_sample and r.seed is not None else ("shared",)
+        return ("seeded", id(self)) if self.seeded else ("shared",)
 
 
 class Batcher:
@@ -118,6 +132,11 @@ class Batcher:
             self.pending.remove(row)
         return rows
 
+    def newcomer(self, size: int) -> bool:
+        """A request that could join is waiting, and a batch of `size` has room for it."""
+        return size < self.settings.generation_batch and any(
+            not r.seeded and not r.cancelled() for r in self.pending)
+
     def dispatch(self) -> None:
         slots = device_slots(self.settings)
         gather = GATHER_S  # only the first batch after idle: later ones gathered during the one before
@@ -139,10 +158,9 @@ class Batcher:
                 with _guard:
                     rows = self._take()
                 if rows:
-                    job = runtime.submit(run_batch, self.loaded, rows)
-                    for row in rows:
-                        row.job = job
-                    job.exception()  # wait for the job to end; its rows saw its error already
+                    rest = runtime.call(run_batch, self.loaded, rows, self.newcomer)  # run_batch never raises: its rows saw any error already
+                    with _guard:
+                        self.pending[:0] = rest  # made room for newcomers: continue first, with them
             except BaseException as exc:  # noqa: BLE001 - every row taken must end, whatever failed here
                 for row in rows:
                     row.fail(exc)
@@ -168,37 +186,48 @@ def enqueue(loaded: models.LoadedModel, row: Row, settings: Settings) -> None:
             threading.Thread(target=batcher.dispatch, name=f"batcher-{loaded.spec.id}", daemon=True).start()
 
 
-def run_batch(loaded: models.LoadedModel, rows: list[Row]) -> None:
-    """The job on the torch thread: one `model.generate` over the rows' left-padded prompts."""
+def run_batch(loaded: models.LoadedModel, rows: list[Row], newcomer: Callable[[int], bool]) -> list[Row]:
+    """The job on the torch thread: one `model.generate` over the rows' left-padded prompts.
+
+    Returns the rows to continue in the next batch: those still running when this one made room
+    for a newcomer (`MIN_SEGMENT`). They re-read their prompt and tokens so far in one pass there.
+    """
     import torch
 
+    rest: list[Row] = []
     try:
         live = [row for row in rows if not row.cancelled()]
         for row in rows:
             if row not in live:
                 row.finish()
         if not live:
-            return
+            return []
         first = live[0].request
         kwargs = batch_kwargs(loaded, live)
         pad = kwargs["pad_token_id"]
-        width = max(len(row.prepared.ids) for row in live)
+        inputs = [row.ids for row in live]
+        width = max(map(len, inputs))
         device = loaded.model.device
-        ids = torch.tensor([[pad] * (width - len(r.prepared.ids)) + r.prepared.ids for r in live], device=device)
-        mask = torch.tensor([[0] * (width - len(r.prepared.ids)) + [1] * len(r.prepared.ids) for r in live],
-                            device=device)
-        recorder, criterion = make_hooks(loaded, live, eos_ids(loaded))
+        ids = torch.tensor([[pad] * (width - len(x)) + x for x in inputs], device=device)
+        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in inputs], device=device)
+        alone = first.do_sample and first.seed is not None  # a seeded row is alone (Row.key) and runs to its end
+        recorder, criterion = make_hooks(loaded, live, eos_ids(loaded),
+                                         (lambda: False) if alone else (lambda: newcomer(len(live))))
         with torch.inference_mode():
-            if first.do_sample and first.seed is not None:  # a seeded row is alone in its batch (Row.key)
+            if alone:
                 torch.manual_seed(first.seed)
             started = time.perf_counter()
             for row in live:
-                row.started, row.batch_size = started, len(live)
+                row.started = row.started or started
+                row.batch_size = max(row.batch_size, len(live))
             loaded.model.generate(input_ids=ids, attention_mask=mask, logits_processor=[recorder],
                                   stopping_criteria=[criterion], **kwargs)
+        rest = [row for row in live if not row.ended and not row.cancelled()]
     except BaseException as exc:  # noqa: BLE001 - handed to each row's reader, which raises it
         for row in rows:
             row.fail(exc)
     finally:
         for row in rows:
-            row.finish()
+            if row not in rest:
+                row.finish()
+    return rest

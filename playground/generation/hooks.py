@@ -22,7 +22,7 @@ criterion, not a streamer, records the tokens because a streamer may be called a
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from playground import lazy
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from playground.generation.batch import Row
 
 TOP_K_SHOWN = 5
+MIN_SEGMENT = 8  # steps a batch decodes before it makes room for a request that arrived meanwhile
 
 
 def token_text(view: Any, token_id: int) -> str:
@@ -88,21 +89,27 @@ def batch_kwargs(loaded: models.LoadedModel, rows: Sequence[Row]) -> dict[str, A
     return kwargs
 
 
-def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int]) -> tuple[Any, Any]:
-    """(logits processor, stopping criterion) for one batch; classes built lazily (torch)."""
+def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
+               make_room: Callable[[], bool]) -> tuple[Any, Any]:
+    """(logits processor, stopping criterion) for one batch; classes built lazily (torch).
+
+    `make_room()` true (someone is waiting to join) ends the whole batch after `MIN_SEGMENT` steps
+    without ending its rows: they continue, with the newcomer, in the next batch."""
     import torch
     transformers = lazy.transformers()
-    LogitsProcessor, StoppingCriteria = transformers.LogitsProcessor, transformers.StoppingCriteria  # noqa: N806
+    LogitsProcessor: Any = transformers.LogitsProcessor  # noqa: N806 - the library's names
+    StoppingCriteria: Any = transformers.StoppingCriteria  # noqa: N806
     sampling = any(row.request.do_sample for row in rows)
 
     def argmax_only(input_ids: Any, scores: Any) -> Any:
         return torch.full_like(scores, -float("inf")).scatter(1, scores.argmax(-1, keepdim=True), 0.0)
 
-    width = max(len(row.prepared.ids) for row in rows)
+    lengths = [len(row.ids) for row in rows]  # taken before the batch starts: the rows grow as it runs
+    width = max(lengths)
 
     def group_processors(index: list[int], rep: float) -> tuple[list[Any], list[Any]]:
         request = rows[index[0]].request
-        pads = [width - len(rows[i].prepared.ids) for i in index]  # a left pad is no repetition: skip it
+        pads = [width - lengths[i] for i in index]  # a left pad is no repetition: skip it
         ignore = torch.tensor(pads, device=loaded.model.device) if any(pads) else None
         before = [transformers.RepetitionPenaltyLogitsProcessor(float(rep), ignore)] if rep != 1.0 else []
         if not request.do_sample:
@@ -119,7 +126,7 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int]) -
         r = row.request
         key = (r.do_sample, r.temperature, r.top_p, r.top_k) if r.do_sample else (False,)
         groups.setdefault((*key, penalty(loaded, r)), []).append(i)
-    plan = [(torch.tensor(index, device=loaded.model.device), *group_processors(index, key[-1]))
+    plan: list[tuple[Any, list[Any], list[Any]]] = [(torch.tensor(index, device=loaded.model.device), *group_processors(index, key[-1]))
             for key, index in groups.items()]
     whole = len(plan) == 1  # the usual case (and always a single visitor): no row indexing at all
 
@@ -147,25 +154,33 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int]) -
     recorder = RowProcessors()
 
     class RowSteps(StoppingCriteria):  # type: ignore[misc]
+        steps = 0
+
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            self.steps += 1
             live = [i for i, row in enumerate(rows) if not row.ended]
             if live:
                 at = time.perf_counter()
-                index = torch.tensor(live, device=input_ids.device)
-                tokens = input_ids[index, -1]
-                probs = torch.softmax(recorder.last[index].float(), dim=-1)
+                if len(live) == len(rows):  # every row running (always so for one visitor): no gather
+                    tokens, scores = input_ids[:, -1], recorder.last
+                else:
+                    index = torch.tensor(live, device=input_ids.device)
+                    tokens, scores = input_ids[index, -1], recorder.last[index]
+                probs = torch.softmax(scores.float(), dim=-1)
                 top_p, top_i = probs.topk(TOP_K_SHOWN, dim=-1)
                 chosen = probs.gather(1, tokens[:, None])[:, 0]
                 for i, token, prob, ids, ps in zip(live, tokens.tolist(), chosen.tolist(), top_i.tolist(),
                                                    top_p.tolist(), strict=True):
                     row = rows[i]
-                    row.count += 1
+                    row.generated.append(token)
                     row.out.put(("token", token, prob, ids, ps, at))
                     if token in eos or row.count >= row.max_new or row.cancelled():
                         row.finish()
             for row in rows:  # Stop pressed (or the reader left) while this step ran
                 if not row.ended and row.cancelled():
                     row.finish()
+            if self.steps >= MIN_SEGMENT and make_room():  # every row pauses here and goes on in the next batch
+                return torch.ones(len(rows), dtype=torch.bool, device=input_ids.device)
             return torch.tensor([row.ended for row in rows], dtype=torch.bool, device=input_ids.device)
 
     return recorder, RowSteps()

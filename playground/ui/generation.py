@@ -73,6 +73,7 @@ def stats_line(stats: dict) -> str:
         ("tokens/s", None if rate is None else f"{rate:.1f}"),
         ("device", stats.get("device")), ("dtype", stats.get("dtype")),
         ("MB of weights", stats.get("model_memory_mb")),
+        ("visitors sharing the decoding steps", stats.get("batch_size") or None),
     ])
 
 

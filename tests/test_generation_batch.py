@@ -198,3 +198,24 @@ def test_a_request_arriving_mid_batch_joins_it_and_everyone_stays_exact(settings
         for x, y in zip(want.steps, got.steps, strict=True):
             assert [t[0] for t in y.top] == [t[0] for t in x.top]
             assert y.prob == pytest.approx(x.prob, abs=1e-4)
+
+
+def test_other_torch_work_does_not_wait_for_a_long_generation(settings, smol):
+    """A job queued on the runtime thread (say, a sentence to embed) runs at the batch's next pause."""
+    done: dict[str, float] = {}
+
+    def generate() -> None:
+        out = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=120), settings)
+        done["generation"] = time.monotonic()
+        done["steps"] = len(out.steps)
+
+    thread = threading.Thread(target=generate)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+    runtime.call(lambda: None)
+    done["other"] = time.monotonic()
+    thread.join(timeout=300)
+    assert done["other"] < done["generation"] and done["steps"] == 120  # and the generation went on to the end

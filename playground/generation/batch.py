@@ -9,9 +9,11 @@ criterion returns. A finished row is padding until its batch ends (transformers 
 batch); the batch ends as soon as every row has. A request that arrives while a batch runs does
 not wait for it to finish: after `MIN_SEGMENT` steps the batch makes room (every row pauses) and
 the next `generate` runs the paused rows, each re-reading its prompt and its tokens so far in one
-pass, together with the newcomers. That costs one prompt pass per join (a fraction of the steps
-it saves a newcomer on CPU, where a batched prompt pass is cheap next to per-step overhead), and
-gives the same greedy tokens and top-5 (tested). The scheduling is "whoever waits when the model
+pass, together with the newcomers. It makes room the same way for other torch work waiting on
+the runtime thread (a sentence to embed, a Sampling step), which would otherwise wait for the
+whole batch. That costs one prompt pass per pause (a fraction of the steps it saves a newcomer on
+CPU, where a batched prompt pass is cheap next to per-step overhead), and gives the same greedy
+tokens and top-5 (tested). The scheduling is "whoever waits when the model
 frees up, oldest first": no scheduler of our own beyond that.
 
 Why this and not transformers' continuous batching (`init_continuous_batching` /
@@ -212,7 +214,7 @@ def run_batch(loaded: models.LoadedModel, rows: list[Row], newcomer: Callable[[i
         mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in inputs], device=device)
         alone = first.do_sample and first.seed is not None  # a seeded row is alone (Row.key) and runs to its end
         recorder, criterion = make_hooks(loaded, live, eos_ids(loaded),
-                                         (lambda: False) if alone else (lambda: newcomer(len(live))))
+                                         (lambda: False) if alone else (lambda: newcomer(len(live)) or runtime.others_waiting()))
         with torch.inference_mode():
             if alone:
                 torch.manual_seed(first.seed)

@@ -87,7 +87,7 @@ def test_a_cancelled_generate_call_stops_on_the_server(app_url, launched_app):
 
 
 def test_visitors_generating_at_once_share_a_batch_with_their_own_answers(app_url, client):
-    """Requests sent while the model is busy wait together and then share one batch of decoding steps;
+    """Requests sent while a long generation runs join it (the batch pauses and goes on with them);
     each gets the same greedy answer, top-5 and stop reason it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -102,8 +102,8 @@ def test_visitors_generating_at_once_share_a_batch_with_their_own_answers(app_ur
     visitors = [Client(app_url, verbose=False) for _ in asks]
     with ThreadPoolExecutor(len(asks)) as pool:
         together = list(pool.map(lambda pair: pair[0].predict(api_name="/generate", **pair[1]), zip(visitors, asks)))
-    assert busy.result()["stats"]["batch_size"] == 1
-    assert [out["stats"]["batch_size"] for out in together] == [3, 3, 3]
+    assert busy.result()["stats"]["batch_size"] >= 2 and len(busy.result()["ids"]) == 120
+    assert all(out["stats"]["batch_size"] >= 2 for out in together)
     for a, b in zip(alone, together, strict=True):
         assert b["ids"] == a["ids"] and b["stop_reason"] == a["stop_reason"]
         assert [[t["id"] for t in s["top"]] for s in b["tokens"]] == [[t["id"] for t in s["top"]] for s in a["tokens"]]

@@ -21,16 +21,36 @@ criterion, not a streamer, records the tokens because a streamer may be called a
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from playground import lazy
 from playground.generation import models
 from playground.generation.request import GenerationRequest
 
-if TYPE_CHECKING:
-    from playground.generation.batch import Row
+
+class Row(Protocol):
+    """What the hooks read and write of a visitor's row (`generation.batch.Row`)."""
+
+    request: GenerationRequest
+    out: queue.Queue[tuple[Any, ...]]
+    generated: list[int]
+    ended: bool
+
+    @property
+    def ids(self) -> list[int]: ...
+
+    @property
+    def max_new(self) -> int: ...
+
+    @property
+    def count(self) -> int: ...
+
+    def cancelled(self) -> bool: ...
+
+    def finish(self) -> None: ...
 
 TOP_K_SHOWN = 5
 MIN_SEGMENT = 8  # steps a batch decodes before it makes room for a request that arrived meanwhile

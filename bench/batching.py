@@ -1,11 +1,22 @@
-"""Benchmark: can visitors generating at once share decoding steps on this CPU? (issue 11.2)
+"""Benchmark: visitors generating at once share decoding steps (issue 11.2).
 
-    .venv/bin/python bench/batching.py [--tokens 64] [--sizes 1 2 4 8 16]
+    .venv/bin/python bench/batching.py [--tokens 64] [--sizes 1 2 4 8 16] [--rounds 2]
+    .venv/bin/python bench/batching.py --engines    # the raw comparison behind the design
 
-Method: one process, the offline SmolLM2-135M in fp32, all torch work on the runtime's one
+Default (the app's own path): N visitors start together, half through the Generate tab's engine
+(`generation.engine.generate_stream`, raw story openings, greedy) and half through the Chat tab's
+local backend (`chat.backends.stream_local`, chat-templated requests at temperature 0.7), each
+asking for `--tokens` new tokens, in one process with all torch work on the runtime's thread (as
+in the app, minus HTTP). Aggregate tokens/s = all tokens received ÷ wall time from the common start
+to the last answer; time to first token (TTFT) = from a request's start to its first token; p95 by
+nearest rank. "× alone" divides by one Generate request alone (N = 1) in the same round. Each
+greedy Generate row's ids and top-5 are checked against the same request run alone beforehand.
+Rounds repeat the sizes in order, alternating; the table gives medians.
+
+`--engines`: one process, the offline SmolLM2-135M in fp32, all torch work on the runtime's one
 thread. N different prompts (a mix of raw story openings and chat-templated questions, like the
 Generate and Chat tabs send), each forced to exactly `--tokens` new greedy tokens:
-  * sequential: one `model.generate` after another (what the app does today);
+  * sequential: one `model.generate` after another (what the app did before batching);
   * continuous batching: transformers' engine, `model.generate_batch` (the ContinuousBatchingManager
     behind `init_continuous_batching`, paged KV cache), all N submitted together;
   * padded batch: one `model.generate` on the N prompts left-padded together.
@@ -43,12 +54,8 @@ def prompts(tokenizer, n: int) -> list[list[int]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])
-    args = parser.parse_args()
-
+def engines(args: argparse.Namespace) -> None:
+    """The raw comparison behind the design: sequential, transformers' continuous batching, padded generate."""
     from playground import runtime
     from playground.generation import catalogue, models
     from playground.settings import Settings
@@ -113,6 +120,94 @@ def main() -> None:
         pad_s, pad_ids = runtime.call(padded, batch)
         print(f"{n:>3} {n * n_new / seq_s:11.1f} {cb} {n * n_new / pad_s:8.1f} {seq_s / pad_s:6.2f} "
               f"{str(pad_ids == seq_ids):>13} {ttft_last:13.1f}s", flush=True)
+
+
+LONG_ASKS = ["Write a long story about a dragon who learns to bake bread.",
+             "Describe, in detail, a day in the life of a lighthouse keeper.",
+             "Write a long letter from a sailor to his family at home.",
+             "Tell a long story about a robot who wants to become a gardener."]
+
+
+def app_path(args: argparse.Namespace) -> None:
+    import statistics
+    import threading
+
+    from playground.chat.backends import BackendConfig, ChatParams, stream_local
+    from playground.generation.engine import GenerationRequest, generate_stream
+    from playground.settings import Settings
+
+    settings = Settings(offline=True, generation_batch=max(args.sizes))
+    settings.apply_to_process()
+    n_new = args.tokens
+
+    def generate_request(i: int) -> GenerationRequest:
+        return GenerationRequest(prompt=STORIES[i % len(STORIES)] + f" (part {i})", max_new_tokens=n_new)
+
+    def run_generate(i: int, t0: float, out: dict) -> None:
+        first, final = None, None
+        for update in generate_stream(generate_request(i), settings):
+            first = first or (update.steps and time.perf_counter() - t0)
+            final = update
+        out[i] = (first, len(final.steps), final.steps, time.perf_counter() - t0)
+
+    def run_chat(i: int, t0: float, out: dict) -> None:
+        config = BackendConfig.of("local")
+        messages = [{"role": "user", "content": LONG_ASKS[i % len(LONG_ASKS)]}]
+        first, n = None, 0
+        for event in stream_local(config, messages, ChatParams(max_tokens=n_new, temperature=0.7), settings):
+            if event.delta and first is None:
+                first = time.perf_counter() - t0
+            if event.done:
+                n = event.completion_tokens or 0
+        out[i] = (first, n, None, time.perf_counter() - t0)
+
+    def round_at(n: int) -> tuple[float, float, float, bool]:
+        out: dict = {}
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=run_chat if i % 2 else run_generate, args=(i, t0, out)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = max(v[3] for v in out.values())
+        ttfts = sorted(v[0] for v in out.values())
+        p95 = ttfts[min(len(ttfts) - 1, max(0, -(-95 * len(ttfts) // 100) - 1))]
+        exact = all(sig(out[i][2]) == alone_steps[i] for i in out if out[i][2] is not None)
+        return sum(v[1] for v in out.values()) / wall, p95, statistics.median(ttfts), exact
+
+    def sig(steps: list) -> list:
+        return [(s.id, [t[0] for t in s.top]) for s in steps]
+
+    alone_steps: dict[int, list] = {}
+    for i in range(0, max(args.sizes), 2):  # the greedy Generate rows, each alone: the exactness reference
+        ref: dict = {}
+        run_generate(i, time.perf_counter(), ref)
+        alone_steps[i] = sig(ref[i][2])
+    results: dict[int, list[tuple[float, float, float, bool]]] = {n: [] for n in args.sizes}
+    for r in range(args.rounds):
+        for n in args.sizes:
+            results[n].append(round_at(n))
+            print(f"  round {r + 1} N={n}: {results[n][-1][0]:.1f} tok/s, TTFT p95 {results[n][-1][1]:.2f} s",
+                  flush=True)
+    alone = statistics.median(x[0] for x in results[args.sizes[0]])
+    print(f"\nSmolLM2-135M fp32, {n_new} new tokens per request, Generate (greedy) and local Chat (T 0.7) mixed; "
+          f"medians of {args.rounds} rounds")
+    print(f"{'N':>3} {'aggregate tok/s':>16} {'× alone':>8} {'TTFT p50':>9} {'TTFT p95':>9} {'Generate rows exact':>20}")
+    for n in args.sizes:
+        rows = results[n]
+        agg = statistics.median(x[0] for x in rows)
+        print(f"{n:>3} {agg:16.1f} {agg / alone:8.2f} {statistics.median(x[2] for x in rows):8.2f}s "
+              f"{statistics.median(x[1] for x in rows):8.2f}s {str(all(x[3] for x in rows)):>20}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--engines", action="store_true", help="the raw comparison behind the design")
+    args = parser.parse_args()
+    (engines if args.engines else app_path)(args)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ T = TypeVar("T")
 THREAD_NAME = "torch"
 _guard = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
+_queued = 0  # jobs submitted and not yet started
 
 
 def device_and_dtype() -> tuple[str, torch.dtype]:
@@ -70,7 +71,22 @@ def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future
             done.set_exception(exc)
         return done
-    return _pool().submit(fn, *args, **kwargs)
+    global _queued
+    with _guard:
+        _queued += 1
+
+    def counted() -> T:
+        global _queued
+        with _guard:
+            _queued -= 1
+        return fn(*args, **kwargs)
+
+    return _pool().submit(counted)
+
+
+def others_waiting() -> bool:
+    """Jobs are queued behind the running one (a long job, a generation batch, can make room for them)."""
+    return _queued > 0
 
 
 def call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -74,6 +74,7 @@ class Settings:
     model_size_budget_gb: float = 4.0
     model_cache_size: int = 2
     generation_concurrency: int = 1
+    generation_batch: int = 8  # visitors whose generations share one model's decoding steps
     queue_max_size: int = 64
     inside_max_tokens: int = 128  # Inside the model: attention grows with the square of the length
     lab_max_corpus_bytes: int = 2_000_000  # Tokenizer lab: text one training may read
@@ -202,7 +203,8 @@ _HELP = {
     "max_corpus_texts": "most texts in an embedding corpus", "max_corpus_text_chars": "longest corpus text",
     "max_file_size": "largest upload, e.g. 5mb", "allow_custom_models": "accept user-typed Hugging Face ids (default: only when not exposed)",
     "model_size_budget_gb": "refuse hub models larger than this", "model_cache_size": "models kept loaded",
-    "generation_concurrency": "generations at once per model", "queue_max_size": "requests waiting at most",
+    "generation_concurrency": "generation batches at once per device",
+    "generation_batch": "visitors sharing one batch of decoding steps", "queue_max_size": "requests waiting at most",
     "inside_max_tokens": "tokens shown in the Inside the model tab (attention is n × n per head)",
     "sampling_max_branches": "runs and branches kept per visitor in the Sampling tab",
     "openai_base_url": "OpenAI-compatible server for the chat tab",

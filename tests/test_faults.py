@@ -15,7 +15,7 @@ SHORT = {"messages": [{"role": "user", "content": "Say hi."}], "max_new_tokens":
 
 @pytest.fixture(scope="module")
 def tiny_queue_app():
-    proc, url, log_path = launch_app("--queue-max-size", "2", "--generation-concurrency", "1")
+    proc, url, log_path = launch_app("--queue-max-size", "2", "--generation-concurrency", "1", "--generation-batch", "1")
     yield url
     stop_app(proc)
 

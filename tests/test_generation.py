@@ -199,23 +199,6 @@ def test_prompt_longer_than_the_context_says_the_numbers(settings, smol):
 
 
 @pytest.mark.slow
-def test_concurrent_requests_queue_and_do_not_interleave(settings, smol):
-    requests = [GenerationRequest(prompt=p, max_new_tokens=6) for p in ("The sky is", "Two plus two is")]
-    alone = [[s.id for s in last(r, settings).steps] for r in requests]
-    results: dict[int, list[int]] = {}
-
-    def worker(i: int) -> None:
-        results[i] = [s.id for s in last(requests[i], settings).steps]
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert [results[0], results[1]] == alone
-
-
-@pytest.mark.slow
 def test_a_worker_that_raises_ends_the_stream_with_an_error(settings, smol, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("boom")
@@ -223,7 +206,7 @@ def test_a_worker_that_raises_ends_the_stream_with_an_error(settings, smol, monk
     monkeypatch.setattr(smol.model, "generate", broken)
     with pytest.raises(GenerationFailed, match="failed \\(ValueError\\)"):
         last(GenerationRequest(prompt="Hello", max_new_tokens=3), settings)
-    assert not smol.lock.locked()
+    assert wait_until(lambda: not smol.lock.locked())  # released by the batch's dispatcher once the job ended
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import screenshot
 
@@ -89,3 +91,26 @@ def test_use_as_raw_on_a_raw_prompt_leaves_the_page_alone(client):
     reads as one value for both outputs (an error toast)."""
     client.predict("HuggingFaceTB/SmolLM2-135M-Instruct", "Raw prompt", "", "", "Hello", 8,
                    "Greedy (always the most likely token)", 0.7, 0.95, 50, 1.0, None, api_name="/generation_as_raw")
+
+
+def test_visitors_generating_at_once_share_a_batch_with_their_own_answers(app_url, client):
+    """Requests sent while a long generation runs join it (the batch pauses and goes on with them);
+    each gets the same greedy answer, top-5 and stop reason it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    asks = [{"prompt": "The sky is", "max_new_tokens": 6}, {"prompt": "Two plus two is", "max_new_tokens": 9},
+            {"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_new_tokens": 30}]
+    alone = [client.predict(api_name="/generate", **ask) for ask in asks]
+    busy = Client(app_url, verbose=False).submit(prompt="Once upon a time", max_new_tokens=120, api_name="/generate")
+    while not busy.outputs() and not busy.done():  # the long generation is decoding now
+        time.sleep(0.05)
+    visitors = [Client(app_url, verbose=False) for _ in asks]
+    with ThreadPoolExecutor(len(asks)) as pool:
+        together = list(pool.map(lambda pair: pair[0].predict(api_name="/generate", **pair[1]), zip(visitors, asks)))
+    assert busy.result()["stats"]["batch_size"] >= 2 and len(busy.result()["ids"]) == 120
+    assert all(out["stats"]["batch_size"] >= 2 for out in together)
+    for a, b in zip(alone, together, strict=True):
+        assert b["ids"] == a["ids"] and b["stop_reason"] == a["stop_reason"]
+        assert [[t["id"] for t in s["top"]] for s in b["tokens"]] == [[t["id"] for t in s["top"]] for s in a["tokens"]]

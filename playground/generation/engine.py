@@ -1,17 +1,12 @@
 """Stream a generation token by token, with each token's probability and its top-5 alternatives.
 
-`model.generate` runs as a job on the runtime's torch thread (`playground.runtime`: one thread
-for all torch work keeps CPU decoding at full speed). The hooks (`generation.hooks`) put each
-step on a queue that the caller's thread reads with a timeout, so a job that raises ends the
-stream with an error instead of hanging. A `threading.Event` (the Stop button) is checked by a
-stopping criterion after every token; a reader that goes away (a closed iterator: a client that
-left) sets a second event, so its job stops too.
-
-A device slot (`--generation-concurrency`, shared by the Generate and Chat tabs) and the model's
-lock are held until the job has really ended (not merely been asked to stop), so a model is
-never used by two generations at once. Seeded sampling is reproducible because a job sets its
-seed and then runs to the end on the one torch thread: nothing else draws from torch's RNG
-in between.
+A request becomes a row in `generation.batch`: visitors generating with the same model at the same
+time share decoding steps (one `model.generate` on the runtime's torch thread; see that module for
+the design, the device slot and the model lock). The hooks (`generation.hooks`) put each of the
+row's steps on its queue, which the caller's thread reads with a timeout, so a job that raises ends
+the stream with an error instead of hanging. A `threading.Event` (the Stop button) ends this row
+only, after its current token; a reader that goes away (a closed iterator: a client that left)
+sets a second event, so its row stops too, and the reader never waits for the batch to end.
 """
 
 from __future__ import annotations
@@ -19,15 +14,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from typing import Any
 
-from playground import runtime
 from playground.errors import ModelLoadError, PlaygroundError
-from playground.generation import models
+from playground.generation import batch, models
 from playground.generation.catalogue import ModelSpec
-from playground.generation.hooks import eos_ids, generation_kwargs, make_hooks, token_text
+from playground.generation.hooks import eos_ids, token_text
 from playground.generation.request import (
     GenerationRequest,
     GenerationUpdate,
@@ -42,32 +35,22 @@ from playground.settings import Settings
 
 log = logging.getLogger("playground")
 
-POLL_S = 0.5  # how often a waiting stream checks that its job is still running
+POLL_S = 0.5  # how often a waiting stream checks how long it has waited
 STALL_S = 300.0  # no token for this long: the job is stuck; end the stream with an error
-
-_slots_guard = threading.Lock()
-_device_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def device_slots(settings: Settings) -> threading.BoundedSemaphore:
-    """Generations at once on this process's device, whichever tab or model asks (the Chat tab's
-    local backend too): `--generation-concurrency`."""
-    with _slots_guard:
-        return _device_slots.setdefault(settings.generation_concurrency,
-                                        threading.BoundedSemaphore(max(1, settings.generation_concurrency)))
 
 
 class GenerationFailed(PlaygroundError):
     """The generation job raised or stopped answering; the stream ends with this message."""
 
 
-def _on_gpu(fn: Callable) -> Callable:
+def _on_gpu(fn: Callable[..., Any]) -> Callable[..., Any]:
     """On a ZeroGPU Space (the `spaces` package is present), GPU work runs under `spaces.GPU`."""
     try:
         import spaces  # type: ignore[import-not-found]
     except ImportError:
         return fn
-    return spaces.GPU(fn)
+    wrapped: Callable[..., Any] = spaces.GPU(fn)
+    return wrapped
 
 
 def generate_stream(
@@ -76,29 +59,11 @@ def generate_stream(
     """Yield an update as tokens arrive (several at once if the reader is slower than the model).
 
     The last update has `finished=True` and a `stop_reason`. Closing the iterator early (a client
-    that went away) stops the job and releases the model once the job has ended.
+    that went away) ends its row; the model is released when its batch has ended.
     """
     prepared = prepare(request, settings)
     stop = stop or threading.Event()
     yield from _on_gpu(_stream)(request, prepared, settings, stop)
-
-
-def _run(loaded: models.LoadedModel, prepared: Prepared, request: GenerationRequest, hooks: tuple,
-         kwargs: dict, started: list[float], abandon: threading.Event) -> None:
-    """The job on the torch thread: one `model.generate` call feeding the hooks."""
-    import torch
-
-    recorder, stop_criterion, streamer = hooks
-    if abandon.is_set():  # the reader left while this job waited for the torch thread
-        streamer.end()
-        return
-    with torch.inference_mode():
-        if request.do_sample and request.seed is not None:
-            torch.manual_seed(request.seed)
-        ids = torch.tensor([prepared.ids], device=loaded.model.device)
-        started[0] = time.perf_counter()
-        loaded.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), logits_processor=[recorder],
-                              stopping_criteria=[stop_criterion], streamer=streamer, **kwargs)
 
 
 def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
@@ -106,42 +71,32 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
     loaded = models.load_model(prepared.spec, settings)
     view = models.load_view(prepared.spec, settings)
     eos = eos_ids(loaded)
-    kwargs = generation_kwargs(loaded, request, prepared.max_new_tokens)
-    out: queue.Queue = queue.Queue()
     abandon = threading.Event()  # set when the reader goes away; the caller's `stop` is theirs alone
-    hooks = make_hooks(out, lambda: stop.is_set() or abandon.is_set())
-    started = [0.0]
+    row = batch.Row(request, prepared, lambda: stop.is_set() or abandon.is_set())
     steps: list[TokenStep] = []
     generated: list[int] = []
     first_at = last_at = None
-    slots = device_slots(settings)
-    slots.acquire()  # queued behind generations with any model on this device
-    loaded.lock.acquire()  # …and behind other generations with this model
-    job: Future | None = None
     finished = False
+    batch.enqueue(loaded, row, settings)
     try:
-        job = runtime.submit(_run, loaded, prepared, request, hooks, kwargs, started, abandon)
         waited = 0.0
         while not finished:
             try:
-                items = [out.get(timeout=POLL_S)]
-            except queue.Empty:
-                if job.done() and out.empty():
-                    error = job.exception()
-                    if error is not None:
-                        _raise_from_worker(error, prepared.spec)
-                    raise GenerationFailed("The generation stopped without finishing. Try again.") from None
-                waited += POLL_S if started[0] else 0.0  # time queued behind other torch work is not a stall
+                items = [row.out.get(timeout=POLL_S)]
+            except queue.Empty:  # a failed batch puts its error on every row's queue: no token here means busy
+                waited += POLL_S if row.started else 0.0  # time queued behind other torch work is not a stall
                 if waited > STALL_S:
                     raise GenerationFailed(f"No new token for {STALL_S:.0f} s: the generation was abandoned.") from None
                 continue
             waited = 0.0
             while True:  # take whatever else is ready: a slow reader gets several tokens per update
                 try:
-                    items.append(out.get_nowait())
+                    items.append(row.out.get_nowait())
                 except queue.Empty:
                     break
             for item in items:
+                if item[0] == "error":
+                    _raise_from_worker(item[1], prepared.spec)
                 if item[0] == "end":
                     finished = True
                     break
@@ -152,32 +107,18 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
                 top_texts = [token_text(view, t) for t in top_ids]
                 steps.append(TokenStep(token, token_text(view, token), prob,
                                        list(zip(top_ids, top_texts, top_probs, strict=True)), token in view.special_ids))
-            if finished and job.exception(timeout=STALL_S) is not None:  # `end` comes before a late raise
-                _raise_from_worker(job.exception(), prepared.spec)
             reason = _stop_reason(generated, eos, stop, prepared.max_new_tokens) if finished else None
             yield GenerationUpdate(
                 text=loaded.tokenizer.decode(generated, skip_special_tokens=True),
                 steps=list(steps), prompt_ids=prepared.ids, finished=finished, stop_reason=reason,
-                stats=_stats(loaded, prepared, len(generated), started[0], first_at, last_at),
+                stats=_stats(loaded, prepared, row, len(generated), first_at, last_at),
                 notes=list(prepared.notes),
             )
     finally:
-        abandon.set()  # a reader that went away (GeneratorExit) or an error stops the job after this token
-
-        def release(_: object = None) -> None:
-            loaded.lock.release()
-            slots.release()
-            if not finished:
-                log.info("generation with %s ended early after %d tokens (its reader left or it failed)",
-                         prepared.spec.id, len(generated))
-
-        # The model stays locked until its job has really ended (a second generation must never share
-        # it), but the reader does not wait for that: a stream closed by Gradio's event loop (a client
-        # that left) must not block the loop while the job finishes its current token.
-        if job is None:
-            release()
-        else:
-            job.add_done_callback(release)
+        abandon.set()  # a reader that went away (GeneratorExit) or an error ends its row after this token
+        if not finished:
+            log.info("generation with %s ended early after %d tokens (its reader left or it failed)",
+                     prepared.spec.id, len(generated))
 
 
 def _raise_from_worker(exc: BaseException, spec: ModelSpec) -> None:
@@ -198,8 +139,9 @@ def _stop_reason(generated: list[int], eos: set[int], stop: threading.Event, max
     return "max_new_tokens"
 
 
-def _stats(loaded: models.LoadedModel, prepared: Prepared, n: int, started: float,
-           first_at: float | None, last_at: float | None) -> dict:
+def _stats(loaded: models.LoadedModel, prepared: Prepared, row: batch.Row, n: int,
+           first_at: float | None, last_at: float | None) -> dict[str, Any]:
+    started = row.started
     ttft = (first_at - started) if first_at and started else None
     if n > 1 and first_at and last_at and last_at > first_at:
         rate = (n - 1) / (last_at - first_at)  # decoding speed, after the prompt's own pass
@@ -212,7 +154,7 @@ def _stats(loaded: models.LoadedModel, prepared: Prepared, n: int, started: floa
         "total_s": (last_at - started) if last_at and started else None,
         "device": loaded.device, "dtype": loaded.dtype, "model_memory_mb": round(loaded.memory_mb, 1),
         "context_length": prepared.context_length, "max_new_tokens": prepared.max_new_tokens,
-        "model": loaded.spec.id,
+        "model": loaded.spec.id, "batch_size": row.batch_size,
     }
 
 

@@ -21,7 +21,7 @@ ROLES = ("system", "user", "assistant")
 @dataclass(frozen=True)
 class GenerationRequest:
     model_id: str = DEFAULT_MODEL
-    messages: list[dict] | None = None  # chat-template mode: [{"role": ..., "content": ...}]
+    messages: list[dict[str, str]] | None = None  # chat-template mode: [{"role": ..., "content": ...}]
     prompt: str | None = None  # raw-prompt mode (exactly one of messages / prompt)
     max_new_tokens: int = 128
     do_sample: bool = False
@@ -48,7 +48,7 @@ class GenerationUpdate:
     prompt_ids: list[int]
     finished: bool
     stop_reason: str | None  # "eos", "max_new_tokens", "stopped", or None while running
-    stats: dict  # prompt_tokens, new_tokens, ttft_s, tokens_per_s, total_s, device, dtype, model_memory_mb
+    stats: dict[str, Any]  # prompt_tokens, new_tokens, ttft_s, tokens_per_s, total_s, device, dtype, model_memory_mb
     notes: list[str] = field(default_factory=list)  # e.g. "max_new_tokens clamped to 512 (server cap)"
 
 
@@ -69,7 +69,7 @@ class Prepared:
 
 
 def resolve(model_id: str, settings: Settings) -> ModelSpec:
-    return catalogue.get(model_id or DEFAULT_MODEL, allow_custom=settings.allow_custom_models)
+    return catalogue.get(model_id or DEFAULT_MODEL, allow_custom=bool(settings.allow_custom_models))
 
 
 def _check_text(request: GenerationRequest, settings: Settings) -> None:

@@ -88,7 +88,8 @@ def stats_line(stats: dict[str, Any]) -> str:
         ("tokens/s", None if rate is None else f"{rate:.1f}"),
         *([("server", stats["device"])] if stats.get("backend") else [
             ("device", stats.get("device")), ("dtype", stats.get("dtype")),
-            ("MB of weights", stats.get("model_memory_mb"))]),
+            ("MB of weights", stats.get("model_memory_mb")),
+            ("visitors sharing the decoding steps", stats.get("batch_size") or None)]),
     ])
 
 
@@ -312,7 +313,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                   queue=False).then(
         run, [*inputs, colour, stop_state], [*prompt_outputs, output, chips, status, stats, last_steps],
         api_name="generation_view", api_visibility="undocumented",
-        concurrency_limit=settings.generation_concurrency, concurrency_id="generation")
+        concurrency_limit=settings.generation_batch, concurrency_id="generation")
     server_btn.click(arm, stop_state, stop_state, api_name="generation_server_arm", api_visibility="undocumented",
                      queue=False).then(
         run_remote, [*server_inputs, prompt_tokens, *inputs, colour, stop_state, spent],

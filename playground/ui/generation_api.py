@@ -103,5 +103,5 @@ def register_api(settings: Settings) -> None:
 
     # One endpoint, one queue: a server run through the API waits with the local ones (the tab's server
     # runs have their own queue, REMOTE_AT_ONCE wide).
-    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_concurrency,
+    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_batch,
            concurrency_id="generation")

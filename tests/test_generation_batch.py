@@ -1,0 +1,221 @@
+"""Visitors generating at once share decoding steps (`generation.batch`), with the real SmolLM2.
+
+Batches are formed deterministically here: the test holds the model's lock while the requests
+queue (the batch's dispatcher waits for that lock), so they are all waiting when the batch starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from playground import runtime
+from playground.generation import catalogue, models
+from playground.generation.engine import GenerationFailed, GenerationRequest, GenerationUpdate, generate_stream
+
+pytestmark = pytest.mark.slow
+
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+REQUESTS = [GenerationRequest(prompt="Once upon a time", max_new_tokens=14),
+            GenerationRequest(messages=CHAT, max_new_tokens=30),
+            GenerationRequest(prompt="The sky is blue because the", max_new_tokens=6),
+            GenerationRequest(messages=[{"role": "user", "content": "Write a poem about the sea."}], max_new_tokens=10),
+            GenerationRequest(prompt="the cat sat on the mat and the cat", max_new_tokens=8, repetition_penalty=1.8)]
+# A Chat-tab request (sampling at 0.7, no seed) in the same batch: greedy rows stay exact beside it.
+SAMPLED = GenerationRequest(messages=CHAT, max_new_tokens=12, do_sample=True, temperature=0.7)
+
+
+@pytest.fixture(scope="module")
+def smol(settings):
+    return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)
+
+
+def last(request: GenerationRequest, settings, stop: threading.Event | None = None) -> GenerationUpdate:
+    final = None
+    for update in generate_stream(request, settings, stop):
+        final = update
+    assert final is not None
+    return final
+
+
+@contextmanager
+def queued_together(smol) -> Iterator[None]:
+    """Requests started inside the block are all waiting when their batch starts."""
+    with smol.lock:
+        yield
+        time.sleep(0.3)  # the readers have queued their rows (prepare is a tokenizer call)
+
+
+def run_at_once(work: list[Callable[[], object]], smol) -> list[object]:
+    results: list[object] = [None] * len(work)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = work[i]()
+        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
+    with queued_together(smol):
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join(timeout=180)
+    return results
+
+
+def test_a_batch_gives_each_visitor_the_same_tokens_probabilities_and_top5_as_alone(settings, smol):
+    alone = [last(r, settings) for r in REQUESTS]
+    *together, sampled = run_at_once([lambda r=r: last(r, settings) for r in [*REQUESTS, SAMPLED]], smol)
+    assert isinstance(sampled, GenerationUpdate) and sampled.stats["batch_size"] == len(REQUESTS) + 1
+    assert sampled.steps and all(0 < s.prob <= 1 and len(s.top) == 5 for s in sampled.steps)
+    for a, b in zip(alone, together, strict=True):
+        assert isinstance(b, GenerationUpdate) and b.stats["batch_size"] == len(REQUESTS) + 1
+        assert a.stats["batch_size"] == 1
+        assert [s.id for s in b.steps] == [s.id for s in a.steps] and b.text == a.text
+        assert b.stop_reason == a.stop_reason  # each row stops on its own: eos, or its own max_new_tokens
+        for x, y in zip(a.steps, b.steps, strict=True):
+            assert [t[0] for t in y.top] == [t[0] for t in x.top]
+            assert y.prob == pytest.approx(x.prob, abs=1e-4)
+            assert [t[2] for t in y.top] == pytest.approx([t[2] for t in x.top], abs=1e-4)
+    assert [len(b.steps) for b in together] == [14, 8, 6, 10, 8]  # the chat answer ends at <|im_end|>
+
+
+def test_stop_ends_only_that_visitors_row(settings, smol):
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def stopper() -> GenerationUpdate:
+        final = None
+        for update in generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=40), settings, stop):
+            final = update
+            seen.append(len(update.steps))
+            if len(update.steps) >= 3:
+                stop.set()
+        assert final is not None
+        return final
+
+    other = GenerationRequest(prompt="The weather today is", max_new_tokens=40)
+    stopped, kept = run_at_once([stopper, lambda: last(other, settings)], smol)
+    assert isinstance(stopped, GenerationUpdate) and isinstance(kept, GenerationUpdate)
+    assert stopped.stop_reason == "stopped" and len(stopped.steps) < 10 and stopped.stats["batch_size"] == 2
+    assert kept.stop_reason == "max_new_tokens" and len(kept.steps) == 40
+
+
+def test_a_visitor_who_leaves_frees_their_row_and_the_others_finish(settings, smol):
+    def leaver() -> int:
+        stream = generate_stream(GenerationRequest(prompt="Once upon a time", max_new_tokens=60), settings)
+        update = next(stream)
+        stream.close()  # a client that went away
+        return len(update.steps)
+
+    stayer = GenerationRequest(prompt="My favourite food is", max_new_tokens=60)
+    count_at_leave, kept = run_at_once([leaver, lambda: last(stayer, settings)], smol)
+    assert isinstance(kept, GenerationUpdate) and len(kept.steps) == 60 and kept.stop_reason == "max_new_tokens"
+    assert isinstance(count_at_leave, int) and count_at_leave < 60
+
+
+def test_seeded_sampling_runs_alone_and_repeats_while_others_generate(settings, smol):
+    seeded = GenerationRequest(prompt="My favourite animal is", max_new_tokens=10, do_sample=True, temperature=1.0,
+                               top_p=1.0, top_k=0, seed=7)
+    alone = last(seeded, settings)
+    greedy = GenerationRequest(prompt="Two plus two is", max_new_tokens=10)
+    out = run_at_once([lambda: last(seeded, settings), lambda: last(greedy, settings),
+                       lambda: last(greedy, settings)], smol)
+    assert isinstance(out[0], GenerationUpdate) and [s.id for s in out[0].steps] == [s.id for s in alone.steps]
+    assert out[0].stats["batch_size"] == 1
+    assert all(isinstance(o, GenerationUpdate) and o.stats["batch_size"] == 2 for o in out[1:])
+
+
+def test_a_failing_batch_fails_each_of_its_rows_and_releases_the_model(settings, smol, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(smol.model, "generate", broken)
+    out = run_at_once([lambda r=r: last(r, settings) for r in REQUESTS[:3]], smol)
+    assert all(isinstance(o, GenerationFailed) and "ValueError" in str(o) for o in out), out
+    deadline = time.monotonic() + 30
+    while smol.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not smol.lock.locked()
+    monkeypatch.undo()
+    assert last(GenerationRequest(prompt="Hello", max_new_tokens=2), settings).finished
+
+
+def test_a_batch_runs_on_the_runtime_thread_as_one_generate_call(settings, smol, monkeypatch):
+    calls: list[tuple[str, int]] = []
+    real = smol.model.generate
+
+    def spy(*args, **kwargs):
+        calls.append((threading.current_thread().name, kwargs["input_ids"].shape[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smol.model, "generate", spy)
+    out = run_at_once([lambda r=r: last(r, settings) for r in REQUESTS[:3]], smol)
+    assert all(isinstance(o, GenerationUpdate) for o in out)
+    assert len(calls) == 1 and calls[0][0].startswith(runtime.THREAD_NAME + "_") and calls[0][1] == 3
+
+
+def test_a_request_arriving_mid_batch_joins_it_and_everyone_stays_exact(settings, smol):
+    """The running batch makes room (its row pauses and re-reads its tokens so far in the next
+    batch); the newcomer starts long before the first would have finished, and both answers are
+    the ones each gets alone."""
+    first = GenerationRequest(prompt="Once upon a time, in a land far away,", max_new_tokens=40)
+    late = GenerationRequest(messages=CHAT, max_new_tokens=20)
+    alone = [last(first, settings), last(late, settings)]
+    out: dict[str, object] = {}
+
+    def run_first() -> None:
+        out["first"] = last(first, settings)
+
+    def run_late() -> None:
+        for update in generate_stream(late, settings):
+            if update.steps and "late_first_token" not in out:
+                out["late_first_token"] = time.monotonic()
+            out["late"] = update
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:  # the first batch is running
+        time.sleep(0.01)
+    time.sleep(0.5)
+    late_thread = threading.Thread(target=run_late)
+    late_thread.start()
+    thread.join(timeout=300)
+    finished_first = time.monotonic()
+    late_thread.join(timeout=300)
+    a, b = out["first"], out["late"]
+    assert isinstance(a, GenerationUpdate) and isinstance(b, GenerationUpdate)
+    assert out["late_first_token"] < finished_first  # it joined: it did not wait for the first to end
+    assert a.stats["batch_size"] == 2 and b.stats["batch_size"] == 2
+    for got, want in ((a, alone[0]), (b, alone[1])):
+        assert [s.id for s in got.steps] == [s.id for s in want.steps] and got.stop_reason == want.stop_reason
+        for x, y in zip(want.steps, got.steps, strict=True):
+            assert [t[0] for t in y.top] == [t[0] for t in x.top]
+            assert y.prob == pytest.approx(x.prob, abs=1e-4)
+
+
+def test_other_torch_work_does_not_wait_for_a_long_generation(settings, smol):
+    """A job queued on the runtime thread (say, a sentence to embed) runs at the batch's next pause."""
+    done: dict[str, float] = {}
+
+    def generate() -> None:
+        out = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=120), settings)
+        done["generation"] = time.monotonic()
+        done["steps"] = len(out.steps)
+
+    thread = threading.Thread(target=generate)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+    runtime.call(lambda: None)
+    done["other"] = time.monotonic()
+    thread.join(timeout=300)
+    assert done["other"] < done["generation"] and done["steps"] == 120  # and the generation went on to the end

@@ -297,3 +297,12 @@ def test_generation_runs_on_the_runtime_thread(settings, smol, monkeypatch):
 
 def current_model(settings):
     return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)
+
+
+def test_the_stats_line_names_shared_decoding_steps_only_when_others_shared_them():
+    from playground.ui.generation import stats_line
+
+    base = {"prompt_tokens": 3, "new_tokens": 2, "ttft_s": 0.1, "tokens_per_s": 5.0, "device": "cuda:0",
+            "dtype": "float16", "model_memory_mb": 5}
+    assert "visitors sharing" not in stats_line({**base, "batch_size": 1})
+    assert "**3** visitors sharing the decoding steps" in stats_line({**base, "batch_size": 3})

@@ -88,8 +88,9 @@ def stats_line(stats: dict[str, Any]) -> str:
         ("tokens/s", None if rate is None else f"{rate:.1f}"),
         *([("server", stats["device"])] if stats.get("backend") else [
             ("device", stats.get("device")), ("dtype", stats.get("dtype")),
-            ("MB of weights", stats.get("model_memory_mb")),
-            ("visitors sharing the decoding steps", stats.get("batch_size") or None)]),
+            ("MB of weights", stats.get("model_memory_mb"))]),
+        # Said only when others shared the steps ("1 visitors sharing" reads as a mistake).
+        *([("visitors sharing the decoding steps", shared)] if (shared := stats.get("batch_size") or 0) > 1 else []),
     ])
 
 

@@ -119,10 +119,15 @@ def _render_text(request: GenerationRequest, spec: ModelSpec, tokenizer: Any) ->
     return text, False
 
 
-def prepare(request: GenerationRequest, settings: Settings) -> Prepared:
-    """Validate, render the prompt, tokenize it and fit max_new_tokens into the caps (with notes)."""
+def check(request: GenerationRequest, settings: Settings) -> None:
+    """What every backend (the local model or a server) asks of a request before anything runs."""
     _check_text(request, settings)
     _check_parameters(request)
+
+
+def prepare(request: GenerationRequest, settings: Settings) -> Prepared:
+    """Validate, render the prompt, tokenize it and fit max_new_tokens into the caps (with notes)."""
+    check(request, settings)
     spec = resolve(request.model_id, settings)
     tokenizer = models.load_tokenizer(spec, settings)
     text, add_special = _render_text(request, spec, tokenizer)

@@ -30,6 +30,7 @@ from playground.chat import conversation, usage
 from playground.chat.backends import BackendConfig, BackendKind, resolve_connection
 from playground.chat.turn import MAX_REMOTE_TOKENS
 from playground.errors import InvalidInput
+from playground.generation import request as local_request
 from playground.generation.remote.logprobs import (
     TOP,
     PromptToken,
@@ -38,7 +39,7 @@ from playground.generation.remote.logprobs import (
     completion_steps,
     vllm_prompt_tokens,
 )
-from playground.generation.request import GenerationRequest, GenerationUpdate, TokenStep, _check_parameters, _check_text
+from playground.generation.request import GenerationRequest, GenerationUpdate, TokenStep
 from playground.remote.client import openai_client
 from playground.remote.errors import BackendError, server_message, translating
 from playground.remote.spend import OPERATOR_SPEND, Hold, SpendLedger
@@ -84,8 +85,7 @@ class _Run:
 def check(request: GenerationRequest, config: BackendConfig, settings: Settings) -> None:
     if config.kind is BackendKind.LOCAL:
         raise InvalidInput("The local model runs through generation.engine, not a server.")
-    _check_text(request, settings)
-    _check_parameters(request)
+    local_request.check(request, settings)
     if request.max_new_tokens > MAX_REMOTE_TOKENS:
         raise InvalidInput(f"max_new_tokens must be at most {MAX_REMOTE_TOKENS:,} for a server "
                            f"(it is {request.max_new_tokens:,}).")

@@ -61,19 +61,6 @@ def token_text(view: Any, token_id: int) -> str:
     return str(data.decode("utf-8", errors="backslashreplace"))
 
 
-def generation_kwargs(loaded: models.LoadedModel, request: GenerationRequest, max_new: int) -> dict[str, Any]:
-    """What goes to `model.generate` besides the inputs; copy-as-code writes the same."""
-    kwargs: dict[str, Any] = {"max_new_tokens": max_new, "do_sample": request.do_sample}
-    if request.do_sample:
-        kwargs.update(temperature=request.temperature, top_p=request.top_p, top_k=request.top_k)
-    if request.repetition_penalty != 1.0:
-        kwargs["repetition_penalty"] = request.repetition_penalty
-    config = loaded.model.generation_config
-    if config.pad_token_id is None:
-        kwargs["pad_token_id"] = pad_id(loaded)
-    return kwargs
-
-
 def pad_id(loaded: models.LoadedModel) -> int:
     """The id that fills a shorter prompt's left side in a batch (masked out: never read)."""
     config_pad = loaded.model.generation_config.pad_token_id

@@ -38,6 +38,23 @@ def unchanged() -> Updates:
     skip: Updates = gr.skip()
     return skip
 
+class Pace:
+    """While a stream runs, redraw at most every `every_s` seconds: the page's HTML grows with every
+    token, and sending each one would cost more than decoding it."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._last = 0.0
+
+    def due(self) -> bool:
+        """Whether it is time to redraw (and, if so, the clock starts again)."""
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return False
+        self._last = now
+        return True
+
+
 GENERIC_ERROR = "Something went wrong on the server (it has been logged). Try again, or try other input."
 
 

@@ -8,7 +8,6 @@ the transformers code that reproduces it. `/generate` is the same thing as plain
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import gradio as gr
@@ -25,7 +24,7 @@ from playground.generation.view import generated_html, prompt_html
 from playground.remote.connection import operator_url
 from playground.settings import Settings
 from playground.tokenization.render import ids_text
-from playground.ui.common import at_edge, stats_markdown, unchanged
+from playground.ui.common import Pace, at_edge, stats_markdown, unchanged
 from playground.ui.generation_api import REMOTE_AT_ONCE, register_api, server_config
 
 CHAT, RAW = "Chat template", "Raw prompt"
@@ -223,12 +222,10 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
             yield {status: "**Stop reason:** you pressed Stop before the generation started."}
             return
         view = models.load_view(spec, settings)
-        last = 0.0
+        pace = Pace(UPDATE_EVERY_S)
         for update in generate_stream(request, settings, stop):
-            now = time.monotonic()
-            if not update.finished and now - last < UPDATE_EVERY_S:
+            if not (update.finished or pace.due()):
                 continue
-            last = now
             yield {output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
                    chips: generated_html(update.steps, view, by_probability=by_prob == "probability",
                                          limit=settings.max_view_tokens),
@@ -250,13 +247,11 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         if stop.is_set():
             yield {status: "**Stop reason:** you pressed Stop before the generation started."}
             return
-        last = 0.0
+        pace = Pace(UPDATE_EVERY_S)
         for update in generate_remote(request, server, settings, stop=stop, want_prompt=want_prompt,
                                       session_spent=session_spent):
-            now = time.monotonic()
-            if not update.finished and now - last < UPDATE_EVERY_S:
+            if not (update.finished or pace.due()):
                 continue
-            last = now
             out: dict[Any, Any] = {
                 output: update.text, status: stop_reason_text(update), stats: stats_line(update.stats),
                 chips: generated_html(update.steps, update.tokens, by_probability=by_prob, limit=settings.max_view_tokens),

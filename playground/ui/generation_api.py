@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from playground.generation.engine import (
 from playground.generation.remote.stream import RemoteUpdate, generate_remote
 from playground.settings import Settings
 from playground.ui.api_types import checked
-from playground.ui.common import at_edge
+from playground.ui.common import Pace, at_edge
 
 API_UPDATE_EVERY_S = 0.5  # /generate's partial results: often enough to notice a client that left
 # Server runs in the tab at once: they wait on the network, not on this machine's device.
@@ -90,14 +89,12 @@ def register_api(settings: Settings) -> None:
         updates: Iterator[GenerationUpdate] = (generate_stream(request, settings) if server is None
                                                else generate_remote(request, server, settings,
                                                                     want_prompt=bool(prompt_tokens)))
-        last = 0.0
+        pace = Pace(API_UPDATE_EVERY_S)
         for update in updates:
-            now = time.monotonic()
             if update.finished:
                 yield json.loads(redact(json.dumps(api_result(update)), api_key or None))
                 return
-            if now - last >= API_UPDATE_EVERY_S:
-                last = now
+            if pace.due():
                 yield api_result(update)
         raise GenerationFailed("The generation ended without a final result. Try again.")
 

@@ -8,7 +8,6 @@ of a visitor live in that visitor's session (`gr.State`); side-by-side slots str
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import gradio as gr
@@ -22,7 +21,7 @@ from playground.sampling.pipeline import SamplingConfig
 from playground.sampling.side import MAX_SLOTS, PRESETS, Slot, SlotResult, run_slots
 from playground.sampling.tree import Branch, Tree
 from playground.settings import Settings
-from playground.ui.common import at_edge, unchanged
+from playground.ui.common import Pace, at_edge, unchanged
 
 CHAT, RAW = "Chat template", "Raw prompt"
 DEFAULT_USER = "Write one sentence about the sea."
@@ -187,11 +186,10 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         return out
 
     def stream(tree: Tree[Branch], branches: Any) -> Any:
-        last = 0.0
+        pace = Pace(UPDATE_EVERY_S)
         branch = None
         for branch in branches:
-            if time.monotonic() - last >= UPDATE_EVERY_S:
-                last = time.monotonic()
+            if pace.due():
                 yield outputs(tree, branch, False)
         if branch is not None:
             yield outputs(tree, branch, True)
@@ -238,11 +236,10 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
             if on:
                 slots.append(Slot(model_id or catalogue.DEFAULT_MODEL, float(temp), float(p),
                                   None if slot_seed is None or slot_seed == "" else int(slot_seed), sys_prompt or ""))
-        last = 0.0
+        pace = Pace(UPDATE_EVERY_S)
         results: list[SlotResult] = []
         for results in run_slots(slots, user_value or "", int(max_new_value), settings):
-            if time.monotonic() - last >= UPDATE_EVERY_S:
-                last = time.monotonic()
+            if pace.due():
                 yield render.slots_html(results)
         yield render.slots_html(results)
 
@@ -273,11 +270,10 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
         return out
 
     def srv_stream(tree: on_server.ServerTree, branches: Any, spent: float) -> Any:
-        last = 0.0
+        pace = Pace(UPDATE_EVERY_S)
         branch = None
         for branch in branches:
-            if time.monotonic() - last >= UPDATE_EVERY_S:
-                last = time.monotonic()
+            if pace.due():
                 yield srv_outputs(tree, branch, False, spent)
         if branch is not None:
             yield srv_outputs(tree, branch, True, spent)

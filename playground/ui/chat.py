@@ -28,6 +28,7 @@ from playground.errors import InvalidInput, PlaygroundError
 from playground.settings import Settings
 from playground.ui.api_types import checked
 from playground.ui.common import Updates, at_edge, download_file, stats_markdown
+from playground.ui.queues import queue
 
 GROWTH_HEADERS = ["call", "messages", "prompt", "answer", "cost", "so far", "finish"]
 INTRO = """A chat model remembers nothing between calls: on every turn the app sends the **whole conversation** again
@@ -286,10 +287,10 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     # always_last: a message sent while the previous turn is finishing runs right after it (with the
     # updated conversation) instead of being dropped, and turns of one session never run side by side.
     gr.on([send.click, msg.submit], send_turn, inputs, outputs, api_name="chat_turn", api_visibility="undocumented",
-          concurrency_limit=8, concurrency_id="chat", show_progress="minimal",
+          **queue("chat", settings), show_progress="minimal",
           show_progress_on=[stats], trigger_mode="always_last")
     retry.click(retry_turn, inputs, outputs, api_name="chat_retry", api_visibility="undocumented",
-                concurrency_limit=8, concurrency_id="chat", show_progress="minimal", show_progress_on=[stats])
+                **queue("chat", settings), show_progress="minimal", show_progress_on=[stats])
     undo.click(undo_turn, session, views, api_name="chat_undo", api_visibility="undocumented")
     clear.click(clear_chat, session, views, api_name="chat_clear", api_visibility="undocumented")
     export_chat.click(export_conversation, [session, api_key], files, api_name="chat_export",
@@ -331,4 +332,4 @@ def register_api(settings: Settings) -> None:
         answer: dict[str, Any] = json.loads(redact(json.dumps(out), api_key or None))
         return answer
 
-    gr.api(chat, api_name="chat", concurrency_limit=8, concurrency_id="chat")
+    gr.api(chat, api_name="chat", **queue("chat", settings))

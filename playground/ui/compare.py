@@ -25,6 +25,7 @@ from playground.tokenization.load import choices
 from playground.tokenization.visible import visible
 from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file
+from playground.ui.queues import queue
 
 VIEW_CHARS = 2_000  # aligned view: the first characters; the table and downloads cover everything
 SUMMARY_HEADERS = ["tokenizer", "family", "vocab size", "tokens", "chars/token", "unknown", "lowercases",
@@ -153,7 +154,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
 
     outputs = [state, notes, aligned, span_pick, span_out, table, markers, chart, costs, code]
     gr.on([run.click, text.submit, shared["demo"].load], run_compare, [text, picked], outputs,
-          api_name="compare_view", api_visibility="undocumented", concurrency_id="tokenizers", concurrency_limit=8)
+          api_name="compare_view", api_visibility="undocumented", **queue("tokenizers", settings))
     preset.input(lambda name: gr.update(value=list(PRESETS[name])) if name else gr.update(), preset, picked,
                  api_name="compare_preset", api_visibility="undocumented", queue=False)
     span_pick.input(show_span, [state, span_pick], span_out, api_name="compare_span", api_visibility="undocumented")
@@ -176,5 +177,5 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
             tokens[row.spec_id] = [{k: r[k] for k in ("id", "token", "text", "start", "end")} for r in rows]
         return {"table": comparison.table(), "tokens": tokens, "disputed_boundaries": comparison.disputed.tolist()}
 
-    gr.api(compare_api, api_name="compare", concurrency_limit=8, concurrency_id="tokenizers")
+    gr.api(compare_api, api_name="compare", **queue("tokenizers", settings))
     return None

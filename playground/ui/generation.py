@@ -25,7 +25,8 @@ from playground.remote.connection import operator_url
 from playground.settings import Settings
 from playground.tokenization.render import ids_text
 from playground.ui.common import Pace, at_edge, stats_markdown, unchanged
-from playground.ui.generation_api import REMOTE_AT_ONCE, register_api, server_config
+from playground.ui.generation_api import register_api, server_config
+from playground.ui.queues import queue
 
 CHAT, RAW = "Chat template", "Raw prompt"
 GREEDY, SAMPLING = "Greedy (always the most likely token)", "Sampling"
@@ -299,8 +300,8 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     server_inputs = [backend, server_model, base_url, api_key]
     prompt_outputs = [prompt_view, prompt_ids, code, notes]
     gr.on(None, preview, [*server_inputs, *inputs], prompt_outputs, api_name="generation_preview",
-          api_visibility="undocumented", trigger_mode="always_last", show_progress="minimal", concurrency_limit=4,
-          concurrency_id="gen-preview")
+          api_visibility="undocumented", trigger_mode="always_last", show_progress="minimal",
+          **queue("generation-preview", settings))
     mode.change(lambda m: {chat_box: gr.update(visible=m == CHAT), raw: gr.update(visible=m == RAW)}, mode,
                 [chat_box, raw], api_name="generation_mode", api_visibility="undocumented", queue=False)
     decoding.change(lambda d: gr.update(visible=d == SAMPLING), decoding, sampling_box,
@@ -309,13 +310,13 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                   queue=False).then(
         run, [*inputs, colour, stop_state], [*prompt_outputs, output, chips, status, stats, last_steps],
         api_name="generation_view", api_visibility="undocumented",
-        concurrency_limit=settings.generation_batch, concurrency_id="generation")
+        **queue("generation", settings))
     server_btn.click(arm, stop_state, stop_state, api_name="generation_server_arm", api_visibility="undocumented",
                      queue=False).then(
         run_remote, [*server_inputs, prompt_tokens, *inputs, colour, stop_state, spent],
         [*prompt_outputs, output, chips, status, stats, last_steps, spent],
         api_name="generation_server_view", api_visibility="undocumented",
-        concurrency_limit=REMOTE_AT_ONCE, concurrency_id="generation-server")
+        **queue("generation-server", settings))
     # Enter in the message box presses whichever Generate button the backend shows.
     user.submit(None, js="() => { for (const id of ['gen-run', 'gen-run-server']) { const b = document.getElementById(id);"
                 " if (b && b.offsetParent !== null) { b.click(); return; } } }")
@@ -329,6 +330,6 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     colour.change(recolour, [colour, last_steps], chips, api_name="generation_colour", api_visibility="undocumented",
                   queue=False)
     to_raw.click(rendered_as_raw, inputs, [raw, mode], api_name="generation_as_raw", api_visibility="undocumented",
-                 concurrency_id="gen-preview")
+                 **queue("generation-preview", settings))
     register_api(settings)
     return None

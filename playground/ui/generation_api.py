@@ -21,10 +21,9 @@ from playground.generation.remote.stream import RemoteUpdate, generate_remote
 from playground.settings import Settings
 from playground.ui.api_types import checked
 from playground.ui.common import Pace, at_edge
+from playground.ui.queues import queue
 
 API_UPDATE_EVERY_S = 0.5  # /generate's partial results: often enough to notice a client that left
-# Server runs in the tab at once: they wait on the network, not on this machine's device.
-REMOTE_AT_ONCE = 8
 
 
 def server_config(kind: str, server_model: str, base_url: str, api_key: str) -> BackendConfig | None:
@@ -99,6 +98,5 @@ def register_api(settings: Settings) -> None:
         raise GenerationFailed("The generation ended without a final result. Try again.")
 
     # One endpoint, one queue: a server run through the API waits with the local ones (the tab's server
-    # runs have their own queue, REMOTE_AT_ONCE wide).
-    gr.api(generate, api_name="generate", concurrency_limit=settings.generation_batch,
-           concurrency_id="generation")
+    # runs have their own queue: `ui.queues`).
+    gr.api(generate, api_name="generate", **queue("generation", settings))

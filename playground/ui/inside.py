@@ -20,6 +20,7 @@ from playground.settings import Settings
 from playground.ui.api_types import checked
 from playground.ui.common import at_edge, stats_markdown
 from playground.ui.generation import model_choices
+from playground.ui.queues import queue
 
 AVERAGE = "average over heads"
 DEFAULT_TEXT = "The cat sat on the mat. Where did the cat sit?"
@@ -266,7 +267,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                positions_a, positions_b, positions_note, explain_a, explain_b, capacity_snippet]
     gr.on([run_btn.click, text.submit], run, [model, text, chat, new_tokens, metric], outputs,
           api_name="inside_view", api_visibility="undocumented",
-          concurrency_limit=settings.generation_concurrency, concurrency_id="inside").success(
+          **queue("inside", settings)).success(
         show_capacity, [target, model, users], [memory_plot, compute_plot, table],  # now from the loaded config
         api_name="inside_capacity_after_view", api_visibility="undocumented")
     gr.on([layer.release, head.change, token.change], redraw_attention, [state, layer, head, token],
@@ -277,7 +278,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
           [memory_plot, compute_plot, table], api_name="inside_capacity_view", api_visibility="undocumented")
     measure.click(lambda t, m, u: show_capacity(t, m, u, True), [target, model, users], [memory_plot, compute_plot, table],
                   api_name="inside_measure", api_visibility="undocumented",
-                  concurrency_limit=1, concurrency_id="inside")
+                  **queue("inside-measure", settings))
     register_api(settings)
 
 
@@ -337,7 +338,7 @@ def register_api(settings: Settings) -> None:
                                                          "dtype": timing.dtype, "contexts": timing.contexts,
                                                          "seconds_per_token": timing.seconds_per_token}}
 
-    limit = {"concurrency_limit": settings.generation_concurrency, "concurrency_id": "inside"}
+    limit = queue("inside", settings)
     gr.api(attention, api_name="attention", **limit)
     gr.api(logit_lens, api_name="logit_lens", **limit)
     gr.api(capacity_api, api_name="capacity", **limit)

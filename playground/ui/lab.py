@@ -29,6 +29,7 @@ from playground.settings import Settings
 from playground.tokenization.render import render_chips
 from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
+from playground.ui.queues import queue
 
 GPT4 = "cl100k_base"
 TEST_TEXT = "Tokenizers learn from the text they see: naïve café, 東京, 😀 and def tokenize(text):"
@@ -215,12 +216,11 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
 
     train_outputs = [store, kept, pipe_name, voc_name, status, mine_html, gpt4_html, merges_df, vocab_df, download]
     train_btn.click(run_train, [store, example, pasted, upload, algorithm, size, test], train_outputs,
-                    api_name="lab_train_view", api_visibility="undocumented", concurrency_id="lab_train",
-                    concurrency_limit=2)
+                    api_name="lab_train_view", api_visibility="undocumented", **queue("lab-train", settings))
     kept.input(show_kept, [store, kept, test], [status, mine_html, gpt4_html, merges_df, vocab_df, download],
                api_name="lab_show_trained", api_visibility="undocumented")
     curve_btn.click(run_curve, [example, pasted, upload, size], curve, api_name="lab_curve",
-                    api_visibility="undocumented", concurrency_id="lab_train", concurrency_limit=2)
+                    api_visibility="undocumented", **queue("lab-train", settings))
 
     # --- Replay, pipeline ----------------------------------------------------------------------
     @at_edge
@@ -257,7 +257,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                 tax_files: [download_file("token_tax.csv", table.csv()), download_file("token_tax.json", table.json())]}
 
     tax_btn.click(run_tax, [tax_names, tax_langs], [tax_chart, tax_df, tax_source, tax_files],
-                  api_name="lab_tax_view", api_visibility="undocumented", concurrency_id="tokenizers")
+                  api_name="lab_tax_view", api_visibility="undocumented", **queue("tokenizers", settings))
 
     # --- Vocabulary ------------------------------------------------------------------------------
     @at_edge
@@ -276,9 +276,9 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
                 voc_df: _entry_rows(entries)}
 
     gr.on([voc_btn.click, voc_query.submit], run_vocab, [store, voc_name, voc_mode, voc_query], [voc_summary, voc_df],
-          api_name="lab_vocab_view", api_visibility="undocumented", concurrency_id="tokenizers")
+          api_name="lab_vocab_view", api_visibility="undocumented", **queue("tokenizers", settings))
     voc_lookup.submit(run_lookup, [store, voc_name, voc_lookup], [voc_summary, voc_df], api_name="lab_lookup",
-                      api_visibility="undocumented", concurrency_id="tokenizers")
+                      api_visibility="undocumented", **queue("tokenizers", settings))
 
     @at_edge
     def run_glitch(count: float) -> Iterator[list[list[Any]]]:
@@ -291,7 +291,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
             yield rows
 
     glitch_btn.click(run_glitch, glitch_n, glitch_df, api_name="lab_glitch", api_visibility="undocumented",
-                     concurrency_id="generation_lab", concurrency_limit=1)
+                     **queue("glitch", settings))
     register_api(settings)
     return None
 
@@ -348,7 +348,7 @@ def register_api(settings: Settings) -> None:
         return {"tokenizer": tok.spec.id, "vocab_size": tok.vocab_size, "matches": total,
                 "entries": [e.__dict__ for e in entries], "scripts": vocab.script_counts(tok)}
 
-    gr.api(train_tokenizer, api_name="train_tokenizer", concurrency_id="lab_train", concurrency_limit=2)
-    gr.api(merges, api_name="merges", concurrency_id="tokenizers", concurrency_limit=8)
-    gr.api(token_tax, api_name="token_tax", concurrency_id="tokenizers", concurrency_limit=8)
-    gr.api(vocab_search, api_name="vocab", concurrency_id="tokenizers", concurrency_limit=8)
+    gr.api(train_tokenizer, api_name="train_tokenizer", **queue("lab-train", settings))
+    gr.api(merges, api_name="merges", **queue("tokenizers", settings))
+    gr.api(token_tax, api_name="token_tax", **queue("tokenizers", settings))
+    gr.api(vocab_search, api_name="vocab", **queue("tokenizers", settings))

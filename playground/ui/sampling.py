@@ -22,6 +22,7 @@ from playground.sampling.side import MAX_SLOTS, PRESETS, Slot, SlotResult, run_s
 from playground.sampling.tree import Branch, Tree
 from playground.settings import Settings
 from playground.ui.common import Pace, at_edge, unchanged
+from playground.ui.queues import queue
 
 CHAT, RAW = "Chat template", "Raw prompt"
 DEFAULT_USER = "Write one sentence about the sea."
@@ -318,7 +319,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     srv_inputs = [srv_kind, srv_model, srv_url, srv_key, mode, system, user, raw, max_new, temperature, top_k, top_p,
                   min_p, repetition, seed, srv_state, srv_spent]
     srv_shown = [srv_chips, srv_status, srv_tree, srv_state, srv_branch, srv_step, srv_spent]
-    server_limit: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "sampling-server"}
+    server_limit = queue("sampling-server", settings)
     srv_run.click(srv_sample, srv_inputs, srv_shown, api_name="sample_server", **server_limit)
     srv_continue.click(srv_continue_, [srv_branch, srv_step, srv_token, srv_key, srv_state, srv_spent], srv_shown,
                        api_name="continue_server", **server_limit)
@@ -333,7 +334,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
 
     inputs = [model, mode, system, user, raw, max_new, temperature, top_k, top_p, min_p, repetition, seed, state]
     shown = [chips, status, tree_view, state, branch_box, step_box, left, right]
-    limit: dict[str, Any] = {"concurrency_limit": settings.generation_concurrency, "concurrency_id": "sampling"}
+    limit = queue("sampling", settings)
     mode.change(lambda m: (gr.update(visible=m == CHAT), gr.update(visible=m == CHAT), gr.update(visible=m == RAW)),
                 mode, [system, user, raw], api_name="sampling_mode", api_visibility="undocumented", queue=False)
     gr.on([run_btn.click, user.submit], sample, inputs, shown, api_name="sample", **limit)

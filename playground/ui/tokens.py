@@ -15,6 +15,7 @@ from playground.tokenization.load import choices
 from playground.tokenization.render import ids_text
 from playground.ui.api_types import checked
 from playground.ui.common import at_edge, download_file, stats_markdown
+from playground.ui.queues import queue
 
 DEFAULT_TOKENIZER = "o200k_base"
 
@@ -109,11 +110,11 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> TokensTab:
     gr.on([shared["demo"].load, text.change, tokenizer.change, add_special.change, allow_special.change, view.change],
           update, inputs, [stats, notes, chips, ids_box, costs, table, code],
           api_name="highlight_view", api_visibility="undocumented", trigger_mode="always_last",
-          show_progress="minimal", concurrency_limit=8, concurrency_id="tokenizers")
+          show_progress="minimal", **queue("tokenizers", settings))
     export.click(export_files, inputs[:4], files, api_name="export_tokens", api_visibility="undocumented",
-                 concurrency_id="tokenizers")
+                 **queue("tokenizers", settings))
     gr.on([decode_btn.click, ids_in.submit], decode, [ids_in, tokenizer], [decoded, decoded_pieces],
-          api_name="decode_view", api_visibility="undocumented", concurrency_id="tokenizers")
+          api_name="decode_view", api_visibility="undocumented", **queue("tokenizers", settings))
     register_api(settings)
     return TokensTab(text=text, tokenizer=tokenizer)
 
@@ -138,5 +139,5 @@ def register_api(settings: Settings) -> None:
         out = decode_ids(ids, tokenizer, settings)
         return {"text": out.text, "pieces": out.pieces}
 
-    gr.api(tokenize, api_name="tokenize", concurrency_limit=8, concurrency_id="tokenizers")
-    gr.api(decode, api_name="decode", concurrency_limit=8, concurrency_id="tokenizers")
+    gr.api(tokenize, api_name="tokenize", **queue("tokenizers", settings))
+    gr.api(decode, api_name="decode", **queue("tokenizers", settings))

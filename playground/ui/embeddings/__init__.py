@@ -16,6 +16,7 @@ from playground.embeddings import warmup
 from playground.settings import Settings
 from playground.ui.common import Updates, at_edge, unchanged
 from playground.ui.embeddings import api, contextual, sentences, train, words
+from playground.ui.queues import queue
 
 INTRO = """An **embedding** turns a text (or a word, or a token) into a list of numbers — a vector — so that
 texts with similar meaning get vectors pointing in similar directions. *Cosine similarity* measures that:
@@ -61,7 +62,7 @@ def build_tab(settings: Settings, shared: dict[str, Any]) -> None:
     poll.tick(poll_warmup, None, [umap_note, poll], api_name="embeddings_warm_status", api_visibility="undocumented",
               show_progress="hidden").then(
         redraw.fn, redraw.inputs, redraw.outputs, api_name="embed_search_after_warmup", api_visibility="undocumented",
-        show_progress="hidden", concurrency_id="embeddings")
+        show_progress="hidden", **queue("sentences", settings))
 
     # Warm UMAP the first time someone opens this tab, so it is ready when they pick it,
     # and draw the first map (cheap after the first time: the corpus vectors are cached).

@@ -14,6 +14,7 @@ from playground.errors import InvalidInput
 from playground.settings import Settings
 from playground.ui.api_types import checked
 from playground.ui.common import at_edge
+from playground.ui.queues import queue
 
 
 def register(settings: Settings) -> None:
@@ -55,6 +56,6 @@ def register(settings: Settings) -> None:
         return {"source": vectors.source, "expression": f"{a} - {b} + {c}", "inputs_excluded": True,
                 "answers": [{"word": w, "score": round(s, 6)} for w, s in wv.analogy(vectors, a, b, c, k)]}
 
-    gr.api(embed_search_api, api_name="embed_search", concurrency_limit=2, concurrency_id="embeddings")
-    gr.api(word_neighbors, api_name="word_neighbors", concurrency_limit=4, concurrency_id="embeddings")
-    gr.api(analogy, api_name="analogy", concurrency_limit=4, concurrency_id="embeddings")
+    gr.api(embed_search_api, api_name="embed_search", **queue("sentences", settings))
+    gr.api(word_neighbors, api_name="word_neighbors", **queue("words", settings))
+    gr.api(analogy, api_name="analogy", **queue("words", settings))

@@ -10,6 +10,7 @@ from playground.embeddings.contextual import contextual_compare
 from playground.settings import Settings
 from playground.ui.common import Updates, at_edge
 from playground.ui.embeddings.choices import model_choices
+from playground.ui.queues import queue
 
 CONTEXT_NOTE = """A **static** vector (word2vec, GloVe, a transformer's input layer) is the same for a word wherever it
 appears. A transformer's **last hidden layer** gives each token a vector that depends on its sentence. Below,
@@ -53,4 +54,4 @@ def build(settings: Settings) -> None:
         }
 
     gr.on([go.click, word.submit], compare, [sentences, word, model], [summary, contextual_plot, static_plot, tokens],
-          api_name="contextual_view", api_visibility="undocumented", concurrency_id="embeddings")
+          api_name="contextual_view", api_visibility="undocumented", **queue("sentences", settings))

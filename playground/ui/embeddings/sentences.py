@@ -17,6 +17,7 @@ from playground.prices.data import money
 from playground.settings import Settings
 from playground.ui.common import Updates, at_edge, stats_markdown, unchanged
 from playground.ui.embeddings.choices import api_model_choices, model_choices
+from playground.ui.queues import queue
 
 API_NOTE = """The texts are sent to the server for embedding. **dimensions** asks for shorter vectors:
 OpenAI's text-embedding-3 models are trained so that the first *n* numbers (renormalised) still work as an
@@ -178,7 +179,7 @@ def build(settings: Settings, umap_note: gr.Markdown) -> SentenceView:
                  api_visibility="undocumented", show_progress="hidden")
     gr.on([search_btn.click, query.submit, projection.change, model.change], run, inputs, outputs,
           api_name="embed_search_view", api_visibility="undocumented", trigger_mode="always_last",
-          concurrency_id="embeddings")
+          **queue("sentences", settings))
     example_btn.click(use_example, None, [corpus, corpus_state], api_name="embeddings_example",
                       api_visibility="undocumented").then(run, inputs, outputs, api_visibility="undocumented",
                                                           api_name="embed_search_example")

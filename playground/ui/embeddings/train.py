@@ -7,6 +7,7 @@ import gradio as gr
 from playground.embeddings import word2vec as w2v
 from playground.settings import Settings
 from playground.ui.common import Updates, at_edge
+from playground.ui.queues import queue
 
 TRAIN_NOTE = """word2vec learns a vector for each item from the items around it. It works on any sequences, not only
 words: in **playlists** (one per line, song ids separated by spaces) songs that are played together get close
@@ -86,11 +87,11 @@ def build(settings: Settings) -> None:
     knobs = [vector_size, window, negative, min_count, epochs]
     outputs = [trained_state, trained_info, item]
     train_btn.click(train_upload, [seq_file, meta_file, kind, *knobs], outputs, api_name="word2vec_train",
-                    api_visibility="undocumented", concurrency_id="word2vec", concurrency_limit=1)
+                    api_visibility="undocumented", **queue("word2vec", settings))
     toy_btn.click(train_toy, knobs, outputs, api_name="word2vec_toy", api_visibility="undocumented",
-                  concurrency_id="word2vec", concurrency_limit=1).then(
+                  **queue("word2vec", settings)).then(
         most_similar, [trained_state, item, k], similar, api_name="word2vec_similar_after", api_visibility="undocumented")
     online_btn.click(train_online, knobs, outputs, api_name="word2vec_playlists", api_visibility="undocumented",
-                     concurrency_id="word2vec", concurrency_limit=1)
+                     **queue("word2vec", settings))
     gr.on([ask.click, item.submit], most_similar, [trained_state, item, k], similar, api_name="word2vec_similar",
           api_visibility="undocumented")

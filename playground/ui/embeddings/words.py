@@ -11,6 +11,7 @@ from playground.embeddings import words as wv
 from playground.embeddings.catalogue import DEFAULT_WORD_VECTORS, WORD_VECTORS
 from playground.settings import Settings
 from playground.ui.common import Updates, at_edge, unchanged
+from playground.ui.queues import queue
 
 UPLOADED = "upload"
 
@@ -114,13 +115,13 @@ def build(settings: Settings) -> None:
 
     common = [source, uploaded_state]
     gr.on([similar_btn.click, word.submit], find, [*common, word, k], [similar, source_info],
-          api_name="word_neighbors_view", api_visibility="undocumented", concurrency_id="embeddings")
+          api_name="word_neighbors_view", api_visibility="undocumented", **queue("words", settings))
     analogy_btn.click(solve, [*common, a, b, c], analogy, api_name="analogy_view", api_visibility="undocumented",
-                      concurrency_id="embeddings")
+                      **queue("words", settings))
     gr.on([odd_btn.click, odd_words.submit], odd_out, [*common, odd_words], odd, api_name="odd_one_out",
-          api_visibility="undocumented", concurrency_id="embeddings")
+          api_visibility="undocumented", **queue("words", settings))
     map_btn.click(draw, [*common, map_words], word_plot, api_name="word_map", api_visibility="undocumented",
-                  concurrency_id="embeddings")
+                  **queue("words", settings))
     vec_file.upload(upload_vectors, [vec_file, uploaded_state], [uploaded_state, source, source_info],
                     api_name="word_vectors_upload", api_visibility="undocumented")
     source.input(source_changed, common, source_info, api_name="word_source", api_visibility="undocumented")

@@ -18,13 +18,23 @@ on one long-lived thread: one team, never more OpenMP threads than cores. Caller
 `Future`. Work submitted from the torch thread itself runs inline (a load inside a forward-pass
 job must not wait for itself). Code that runs torch outside this thread (even a small matmul in
 a request thread) brings the slowdown back: route it here.
+
+One thread, but nobody waits for a whole generation (issue 11.5). A generation batch is a *long*
+job (`submit(..., long=True)`): between two decoding steps it calls `step_aside()`, which runs the
+short jobs queued behind it (a query to embed, a Sampling step) right there, then decoding goes
+on with its KV cache as it was. Before this, the batch ended its `generate` for them and started
+again, re-reading every row's prompt, and a query waited up to eight decoding steps. A short job
+run aside sees the thread as any job does (gradients on, outside inference mode). Long jobs never
+run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -34,9 +44,19 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 THREAD_NAME = "torch"
-_guard = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-_queued = 0  # jobs submitted and not yet started
+
+
+@dataclass(eq=False)
+class _Job:
+    run: Callable[[], Any]
+    done: Future[Any]
+    long: bool
+
+
+_ready = threading.Condition()  # guards the queue and the thread
+_queue: deque[_Job] = deque()
+_thread: threading.Thread | None = None
+_aside = False  # `step_aside` is running jobs (read and written on the torch thread only)
 
 
 def device_and_dtype() -> tuple[str, torch.dtype]:
@@ -54,44 +74,77 @@ def on_torch_thread() -> bool:
     return threading.current_thread().name.startswith(THREAD_NAME + "_")
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _guard:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_NAME)
-        return _executor
+def _worker() -> None:
+    while True:
+        with _ready:
+            while not _queue:
+                _ready.wait()
+            job = _queue.popleft()
+        _execute(job)
 
 
-def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-    """Run `fn(*args, **kwargs)` on the torch thread; the Future holds its result or exception."""
+def _execute(job: _Job) -> None:
+    if not job.done.set_running_or_notify_cancel():
+        return  # cancelled while it waited
+    try:
+        job.done.set_result(job.run())
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future
+        job.done.set_exception(exc)
+
+
+def submit(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> Future[T]:
+    """Run `fn(*args, **kwargs)` on the torch thread; the Future holds its result or exception.
+
+    `long`: a job that runs in steps and calls `step_aside()` between them (a generation batch)."""
+    global _thread
+    done: Future[T] = Future()
+    job = _Job(lambda: fn(*args, **kwargs), done, long)
     if on_torch_thread():
-        done: Future[T] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future
-            done.set_exception(exc)
+        _execute(job)
         return done
-    global _queued
-    with _guard:
-        _queued += 1
-
-    def counted() -> T:
-        global _queued
-        with _guard:
-            _queued -= 1
-        return fn(*args, **kwargs)
-
-    return _pool().submit(counted)
+    with _ready:
+        if _thread is None:
+            _thread = threading.Thread(target=_worker, name=THREAD_NAME + "_0", daemon=True)
+            _thread.start()
+        _queue.append(job)
+        _ready.notify()
+    return done
 
 
-def others_waiting() -> bool:
-    """Jobs are queued behind the running one (a long job, a generation batch, can make room for them)."""
-    return _queued > 0
+def step_aside() -> None:
+    """Called by a long job between its steps, on the torch thread: run the short jobs waiting now.
+
+    Not from a job that itself runs aside, and never a long job (they wait for `long_jobs_waiting`)."""
+    global _aside
+    if not on_torch_thread() or _aside:
+        return
+    with _ready:
+        short = [job for job in _queue if not job.long]
+        for job in short:
+            _queue.remove(job)
+    if not short:
+        return
+    import torch
+
+    _aside = True
+    try:
+        # As on a free thread: the long job may be inside `inference_mode` and `no_grad` (generate is).
+        with torch.inference_mode(False), torch.enable_grad():
+            for job in short:
+                _execute(job)
+    finally:
+        _aside = False
 
 
-def call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+def long_jobs_waiting() -> bool:
+    """A long job (another model's generation batch) waits: a running batch pauses to let it in."""
+    with _ready:
+        return any(job.long for job in _queue)
+
+
+def call(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> T:
     """Run `fn` on the torch thread and wait for it; its exception is raised here."""
-    return submit(fn, *args, **kwargs).result()
+    return submit(fn, *args, long=long, **kwargs).result()
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -200,14 +200,25 @@ def test_a_request_arriving_mid_batch_joins_it_and_everyone_stays_exact(settings
             assert y.prob == pytest.approx(x.prob, abs=1e-4)
 
 
-def test_other_torch_work_does_not_wait_for_a_long_generation(settings, smol):
-    """A job queued on the runtime thread (say, a sentence to embed) runs at the batch's next pause."""
-    done: dict[str, float] = {}
+def test_other_torch_work_runs_between_decoding_steps_without_pausing_the_batch(settings, smol, monkeypatch):
+    """A short job queued on the runtime thread (say, a sentence to embed) runs between two decoding
+    steps: it does not wait for the generation, and the generation goes on in the same `generate`
+    call (no pause, no second prompt pass), to the same tokens as alone."""
+    request = GenerationRequest(prompt="Once upon a time", max_new_tokens=120)
+    alone = last(request, settings)
+    calls: list[int] = []
+    real = smol.model.generate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smol.model, "generate", spy)
+    done: dict[str, object] = {}
 
     def generate() -> None:
-        out = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=120), settings)
+        done["out"] = last(request, settings)
         done["generation"] = time.monotonic()
-        done["steps"] = len(out.steps)
 
     thread = threading.Thread(target=generate)
     thread.start()
@@ -215,7 +226,11 @@ def test_other_torch_work_does_not_wait_for_a_long_generation(settings, smol):
     while not smol.lock.locked() and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.5)
-    runtime.call(lambda: None)
+    ran_on = runtime.call(lambda: threading.current_thread().name)
     done["other"] = time.monotonic()
     thread.join(timeout=300)
-    assert done["other"] < done["generation"] and done["steps"] == 120  # and the generation went on to the end
+    out = done["out"]
+    assert isinstance(out, GenerationUpdate) and len(out.steps) == 120
+    assert done["other"] < done["generation"] and ran_on.startswith(runtime.THREAD_NAME + "_")
+    assert len(calls) == 1, f"the batch paused and started again {len(calls) - 1} times"
+    assert [s.id for s in out.steps] == [s.id for s in alone.steps]

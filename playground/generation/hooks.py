@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from playground import lazy
+from playground import lazy, runtime
 from playground.generation import models
 from playground.generation.request import GenerationRequest
 
@@ -97,11 +97,12 @@ def batch_kwargs(loaded: models.LoadedModel, rows: Sequence[Row]) -> dict[str, A
 
 
 def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
-               make_room: Callable[[], bool]) -> tuple[Any, Any]:
+               make_room: Callable[[], bool], step_aside: bool = True) -> tuple[Any, Any]:
     """(logits processor, stopping criterion) for one batch; classes built lazily (torch).
 
     `make_room()` true (someone is waiting to join) ends the whole batch after `MIN_SEGMENT` steps
-    without ending its rows: they continue, with the newcomer, in the next batch."""
+    without ending its rows: they continue, with the newcomer, in the next batch. `step_aside`: after
+    each step the short torch jobs waiting behind the batch run (`runtime.step_aside`)."""
     import torch
     transformers = lazy.transformers()
     LogitsProcessor: Any = transformers.LogitsProcessor  # noqa: N806 - the library's names
@@ -186,6 +187,8 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
             for row in rows:  # Stop pressed (or the reader left) while this step ran
                 if not row.ended and row.cancelled():
                     row.finish()
+            if step_aside and not all(row.ended for row in rows):
+                runtime.step_aside()  # a query to embed waits one step, not the whole batch
             if self.steps >= MIN_SEGMENT and make_room():  # every row pauses here and goes on in the next batch
                 return torch.ones(len(rows), dtype=torch.bool, device=input_ids.device)
             return torch.tensor([row.ended for row in rows], dtype=torch.bool, device=input_ids.device)

@@ -1,0 +1,95 @@
+"""The runtime's one torch thread: jobs in order, and short jobs run between a long job's steps.
+
+Plain Python jobs stand in for torch work here (the scheduling does not depend on what a job
+computes); `test_generation_batch.py` checks the same with real generation batches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from playground import runtime
+
+
+def long_job(steps: int, log: list[str], started: threading.Event) -> int:
+    """Stands in for a generation batch: steps, with `step_aside` between them."""
+    started.set()
+    with torch.inference_mode():  # as in a batch: the short jobs must not inherit it
+        for i in range(steps):
+            time.sleep(0.01)
+            log.append(f"step {i}")
+            runtime.step_aside()
+    return steps
+
+
+def test_jobs_run_in_order_on_one_named_thread():
+    names = [runtime.submit(lambda i=i: (i, threading.current_thread().name)) for i in range(5)]
+    results = [f.result(10) for f in names]
+    assert [i for i, _ in results] == list(range(5))
+    assert len({name for _, name in results}) == 1 and results[0][1].startswith(runtime.THREAD_NAME + "_")
+
+
+def test_a_short_job_runs_between_a_long_jobs_steps_as_on_a_free_thread():
+    log: list[str] = []
+    started = threading.Event()
+    running = runtime.submit(long_job, 60, log, started, long=True)
+    assert started.wait(10)
+    time.sleep(0.05)
+
+    def short() -> tuple[bool, bool]:
+        log.append("short")
+        return torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    assert runtime.call(short) == (True, False)
+    assert running.result(10) == 60
+    at = log.index("short")
+    assert 0 < at < len(log) - 1, "the short job waited for the long one to end"
+
+
+def test_a_failing_short_job_fails_alone():
+    log: list[str] = []
+    started = threading.Event()
+    running = runtime.submit(long_job, 40, log, started, long=True)
+    assert started.wait(10)
+
+    def broken() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        runtime.call(broken)
+    assert running.result(10) == 40 and len(log) == 40
+
+
+def test_a_long_job_waits_its_turn_and_is_announced():
+    log: list[str] = []
+    first, second = threading.Event(), threading.Event()
+    running = runtime.submit(long_job, 30, log, first, long=True)
+    assert first.wait(10)
+    waiting = runtime.submit(long_job, 3, [], second, long=True)
+    assert runtime.long_jobs_waiting()
+    assert running.result(10) == 30
+    assert waiting.result(10) == 3
+    assert not runtime.long_jobs_waiting()
+
+
+def test_a_job_submitted_from_the_torch_thread_runs_inline():
+    def outer() -> str:
+        return runtime.call(lambda: threading.current_thread().name)
+
+    assert runtime.call(outer).startswith(runtime.THREAD_NAME + "_")
+
+
+def test_a_job_cancelled_while_waiting_never_runs():
+    release = threading.Event()
+    blocker = runtime.submit(release.wait, 10)
+    ran: list[int] = []
+    cancelled = runtime.submit(ran.append, 1)
+    assert cancelled.cancel()
+    release.set()
+    assert blocker.result(10) is True
+    runtime.call(lambda: None)  # everything queued before it has run
+    assert ran == []

@@ -2,14 +2,25 @@
 
 For SmolLM2 that is 30 layers × 64 positions = 1,920 rows through a 49,152 × 576 output layer:
 about 6× the multiply-adds of the forward pass itself, plus a softmax over 49k logits per cell.
-Three things keep it cheap (numbers: README, Benchmarks):
+What keeps it cheap (numbers: README, Benchmarks):
 
-- **Vocabulary blocks, all rows at once.** Each block of the output layer is read once and
-  multiplied with every row (one large matmul per block), and its logits are reduced while
-  they are still in the CPU cache with an online softmax: the running max, Σ e^(l−max) and
-  Σ e^(l−max)·(l−max) (for the entropy), the count of logits above the chosen token's (its
-  rank) and the best `CANDIDATES` ids. No (rows × vocabulary) array is ever held. These
-  reductions, not the matmul, are most of the lens's time on a CPU (README, Benchmarks).
+- **Vocabulary blocks, all rows at once.** Each block of the output layer (`BLOCK` entries) is
+  read once and multiplied with every row (one large matmul), and its logits are reduced right
+  away with an online softmax: the running max, Σ e^(l−max) and Σ e^(l−max)·(l−max) (for the
+  entropy), the count of logits above the chosen token's (its rank) and the best `CANDIDATES`
+  ids. No (rows × vocabulary) array is ever held.
+- **Reductions that cost a few passes each.** With the matmul in bf16 these reductions, not the
+  matmul, are most of the lens's time on a CPU, and each is one pass of a torch kernel over
+  (rows × `SLICE`) fp32 values, so the method is about the number and the kind of passes.
+  Every value is read relative to the chosen token's logit c (the bulk matmul returns l − c:
+  `bulk_weight`), so the rank is the count of values > 0, taken on their bits (`_positives`:
+  torch's bool kernels are 4× slower). The candidates come from the maxima of strided groups
+  of `GROUP` values (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster than a
+  max over adjacent columns) and one top-k over the group maxima of a whole block. The buffers
+  are allocated once per call: a fresh 16 MB tensor per step costs more in page faults than
+  the step. And exp's argument is clamped at `FLOOR` (−80: e^−80 is nothing next to the max,
+  whose term is 1) because torch's CPU exp (MKL's vector exp) takes a ≈ 100× slower path for
+  arguments below ≈ −87, which the lens's logits, spread over 80–190 nats, reach in every row.
 - **Reduced precision, exact winners.** On a CPU with native bf16 dot products (avx512_bf16) and
   an fp32 model, the blocks run in bf16 (`fast_dtype`). The best candidates of every row are then
   recomputed in fp32 and replace their bf16 terms in the sums, and the chosen token's logit is
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,8 +43,12 @@ import numpy as np
 from playground import runtime
 from playground.errors import NotAllowed
 
-BLOCK = 2048  # vocabulary entries per block: all rows × BLOCK fp32 logits stay within the L3 cache
+BLOCK = 8192  # vocabulary entries per matmul and per round of candidates
+SLICE = 2048  # vocabulary entries per fp32 pass over a block
+GROUP = 16  # candidates are found through the maxima of groups of GROUP values
 CANDIDATES = 16  # best ids per row recomputed exactly
+EXACT_ROWS = 128  # rows per gather of the candidates' weights
+FLOOR = -80.0  # exp's argument is clamped here (see the module docstring)
 # What the bf16 path promises against the fp32 one (tests/test_inside_lens.py checks real text): the
 # top-1 id equal, ranks below CANDIDATES equal, and otherwise within these.
 PROB_TOLERANCE = 0.01  # absolute, on the top guess's probability
@@ -103,27 +119,168 @@ def _bulk_rows(rows: Any, raw_chosen: Any, dtype: Any) -> tuple[Any, bool]:
     return torch.cat([rows.to(dtype), -high[:, None], -low[:, None]], 1), True
 
 
-GROUP = 16  # `_best` looks at group maxima first
+@dataclass
+class _Target:
+    """What every bulk value is read against: the chosen token's logit, before (`raw`) and after the soft cap."""
+
+    raw: Any  # (r,) exact fp32 logit of the chosen token
+    logit: Any  # (r,) the same through the soft cap, if any
+    cap: float | None
+    shifted: bool  # the bulk matmul returns l − raw already (see `bulk_weight`), else l itself
+
+    def relative(self, bulk: Any, out: Any = None) -> Any:
+        """fp32 (capped) logits minus the chosen token's, from bulk matmul values (any shape (r, ...))."""
+        import torch
+
+        if out is None:
+            out = torch.empty(bulk.shape, device=bulk.device)
+        if self.shifted:
+            out.copy_(bulk)
+        else:  # fp32: the sign of l − c is exact (a rounded non-zero difference is never 0), so ranks are too
+            torch.sub(bulk, self.raw.view(-1, *[1] * (bulk.dim() - 1)), out=out)
+        if self.cap is not None:
+            shape = (-1, *[1] * (bulk.dim() - 1))
+            out.add_(self.raw.view(shape)).div_(self.cap).tanh_().mul_(self.cap).sub_(self.logit.view(shape))
+        return out
+
+
+@dataclass
+class _Sums:
+    """The online softmax of every row over the vocabulary read so far, against the running maximum `top`."""
+
+    top: Any  # (r,) the largest value so far (starts at 0: the chosen token's own value, which every row has)
+    z: Any  # Σ e^(v − top)
+    d: Any  # Σ e^(v − top) · (v − top), for the entropy
+    above: Any  # (r,) fp32 count of values above the chosen token's (0), exact below 2^24
+
+    def raise_top(self, maximum: Any) -> None:
+        """Move the reference to max(top, maximum), rescaling the sums (per-row scalars: cheap)."""
+        import torch
+
+        new_top = torch.maximum(self.top, maximum)
+        moved = self.top - new_top  # ≤ 0
+        shrink = moved.exp()
+        self.d, self.z = shrink * (self.d + self.z * moved), shrink * self.z
+        self.top = new_top
+
+    def add(self, values: Any, work: Any) -> None:
+        """Add the exponentials of `values` (r, w), none above `top`; overwrites both arguments."""
+        import torch
+
+        shifted = values.sub_(self.top[:, None]).clamp_(min=FLOOR)
+        e = torch.exp(shifted, out=work)
+        self.z += e.sum(-1)
+        self.d += e.mul_(shifted).sum(-1)
+
+
+_ONE = 0x3F800000  # the bits of the float 1.0
+
+
+def _positives(values: Any, work: Any) -> Any:
+    """Per row, how many of `values` (fp32) are > 0. `(values > 0).sum(-1)` is slow on a CPU (its bool kernels: 4×
+    this). A float > 0 has bits that read as an int32 ≥ 1 (−0.0 and negatives read as ints < 0), so the int view
+    clamped to [0, 1] times the bits of 1.0 is 1.0 exactly where values > 0, else 0.0: one float row sum counts."""
+    import torch
+
+    ones = torch.clamp(values.view(torch.int32), 0, 1, out=work.view(torch.int32)).mul_(_ONE)
+    return ones.view(torch.float32).sum(-1)
+
+
+def _group_maxima(values: Any, out: Any) -> None:
+    """Maxima of the GROUP-member groups of each row of `values` (r, GROUP × span): group j is the columns j,
+    j + span, j + 2·span, …, so the max is an element-wise max of GROUP contiguous slabs (a fast reduction: a max
+    over 16 adjacent columns is 5× slower). Any partition of the columns into groups would do."""
+    import torch
+
+    r, width = values.shape
+    torch.amax(values.view(r, GROUP, width // GROUP), 1, out=out)
+
+
+def _shortlist(maxima: Any, block: Any, part: int, k: int) -> tuple[Any, Any]:
+    """The members of the k best groups of every row (their bulk values and columns), from the group maxima of a
+    block read in parts of `part` columns (`_group_maxima` of each part, side by side). They hold the row's k best
+    values: a value among them lies in a group whose max beats all but fewer than k other groups' maxima."""
+    import torch
+
+    r, span = block.shape[0], part // GROUP
+    groups = maxima.topk(k, dim=-1, sorted=False).indices  # (r, k)
+    first = groups // span * part + groups % span  # each group's first column in the block
+    columns = (first[:, None, :] + span * torch.arange(GROUP, device=block.device)[None, :, None]).reshape(r, GROUP * k)
+    return block.gather(1, columns), columns
 
 
 def _best(values: Any) -> tuple[Any, Any]:
-    """The CANDIDATES largest values of each row and their columns, unsorted. A top-k over the whole
-    block is the slowest step of the lens; instead: the max of every group of GROUP columns, the
-    CANDIDATES best groups, then the best values among their members. Exact: a value among a row's
-    best k lies in a group whose max beats all but fewer than k other groups' maxima."""
-    import torch
-
+    """The CANDIDATES largest values of each row of `values` (r, w) and their columns, unsorted, through the
+    group maxima (`stats` does the same per block; this is that path on one matrix)."""
     r, width = values.shape
     k = min(CANDIDATES, width)
     if width % GROUP or width < GROUP * k:
         found = values.topk(k, dim=-1, sorted=False)
         return found.values, found.indices
-    groups = values.view(r, width // GROUP, GROUP)
-    chosen_groups = groups.amax(-1).topk(k, dim=-1, sorted=False).indices  # (r, k)
-    members = groups.gather(1, chosen_groups[:, :, None].expand(r, k, GROUP)).reshape(r, k * GROUP)
-    columns = (chosen_groups[:, :, None] * GROUP + torch.arange(GROUP, device=values.device)).reshape(r, k * GROUP)
+    maxima = values.new_empty(r, width // GROUP)
+    _group_maxima(values, maxima)
+    members, columns = _shortlist(maxima, values, width, k)
     found = members.topk(k, dim=-1, sorted=False)
     return found.values, columns.gather(1, found.indices)
+
+
+@dataclass
+class _Candidates:
+    """The CANDIDATES best bulk values of every row so far (bulk units: comparable across blocks) and their ids."""
+
+    values: Any  # (r, ≤ CANDIDATES)
+    ids: Any
+
+    def merge(self, values: Any, ids: Any) -> None:
+        import torch
+
+        merged_v, merged_i = torch.cat([self.values, values.float()], 1), torch.cat([self.ids, ids], 1)
+        keep = merged_v.topk(min(CANDIDATES, merged_v.shape[1]), dim=-1, sorted=False).indices
+        self.values, self.ids = merged_v.gather(1, keep), merged_i.gather(1, keep)
+
+
+def _read_block(block: Any, start: int, target: _Target, chosen: Any, sums: _Sums, candidates: _Candidates,
+                buffers: tuple[Any, Any, Any]) -> None:
+    """Reduce one block of bulk values (r, width): its part of the sums, the rank count and the candidates."""
+    import torch
+
+    values_buf, work_buf, maxima = buffers
+    r, width = block.shape
+    part = min(SLICE, values_buf.shape[1])
+    k = min(CANDIDATES, width)
+    grouped = width % part == 0 and part % GROUP == 0 and part >= GROUP * k  # else: a short last block
+    for at in range(0, width, part):
+        size = min(part, width - at)
+        values, work = target.relative(block[:, at:at + size], out=values_buf[:, :size]), work_buf[:, :size]
+        sums.above += _positives(values, work)
+        if grouped:
+            group_maxima = maxima[:, at // GROUP:(at + size) // GROUP]
+            _group_maxima(values, group_maxima)
+            sums.raise_top(group_maxima.amax(-1))
+        else:
+            sums.raise_top(values.amax(-1))
+        sums.add(values, work)
+    # the chosen token is no rival of itself (its bulk value may be a rounding above its exact one)
+    inside = (chosen >= start) & (chosen < start + width)
+    own = target.relative(block.gather(1, (chosen - start).clamp(0, width - 1)[:, None]))[:, 0]
+    sums.above -= (inside & (own > 0)).float()
+    if grouped:
+        members, columns = _shortlist(maxima[:, :width // GROUP], block, part, k)
+    else:
+        members, columns = block, torch.arange(width, device=block.device).expand(r, width)
+    candidates.merge(members, columns + start)
+
+
+def _exact_logits(rows: Any, weight: Any, ids: Any) -> Any:
+    """rows (r, hidden) fp32 · weight[ids]ᵀ (ids (r, k)) in fp32, EXACT_ROWS rows at a time (all at once gathers
+    r × k × hidden floats: 70 MB for SmolLM2's lens, a fresh allocation that costs more than the products)."""
+    import torch
+
+    out = torch.empty(ids.shape, device=rows.device)
+    for start in range(0, rows.shape[0], EXACT_ROWS):
+        end = start + EXACT_ROWS
+        out[start:end] = torch.bmm(weight[ids[start:end]].float(), rows[start:end, :, None])[:, :, 0]
+    return out
 
 
 def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> dict[str, Any]:
@@ -131,58 +288,43 @@ def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> d
 
     `rows` (r, hidden) normed hidden states, `head` the output layer (weight: vocabulary × hidden),
     `chosen` (r,) the token whose rank is counted; the bulk runs in `dtype`, the candidates in fp32.
-    The bulk values are logits minus a per-row `offset` (0, or the chosen logit c): softmax does not mind."""
+    Every value is read relative to the chosen token's logit: softmax does not mind, and its rank is the
+    count of values above 0."""
     import torch
 
-    r, weight = rows.shape[0], head.weight
+    r, weight, device = rows.shape[0], head.weight, rows.device
     exact_rows = rows.float()
     raw_chosen = (exact_rows * weight[chosen].float()).sum(-1)  # (r,) exact, before any soft cap
-    chosen_logit = _capped(raw_chosen, cap)
-    bulk_rows, shifted_rows = _bulk_rows(rows, raw_chosen, dtype)
+    bulk_rows, shifted = _bulk_rows(rows, raw_chosen, dtype)
     bulk = bulk_weight(head, dtype)
-    offset = chosen_logit if shifted_rows else torch.zeros_like(chosen_logit)  # absolute = value + offset
-    threshold = (chosen_logit - offset)[:, None]
-    top = threshold[:, 0].clone()  # running reference for the sums (any finite start; ends at the max)
-    z = torch.zeros(r, device=rows.device)  # Σ e^(v − top)
-    d = torch.zeros(r, device=rows.device)  # Σ e^(v − top) · (v − top)
-    above = torch.zeros(r, dtype=torch.int64, device=rows.device)  # values above the chosen token's
-    cand_v = torch.full((r, 0), -math.inf, device=rows.device)  # best values so far, and their ids
-    cand_i = torch.zeros((r, 0), dtype=torch.int64, device=rows.device)
-    for start in range(0, weight.shape[0], BLOCK):
-        values = (bulk_rows @ bulk[start:start + BLOCK].T).float()  # one conversion: bf16 reductions are slower
-        if cap is not None:
-            values = _capped(values + raw_chosen[:, None], cap) - offset[:, None] if shifted_rows else _capped(values, cap)
-        width = values.shape[1]
-        best_v, best_i = _best(values)
-        merged_v, merged_i = torch.cat([cand_v, best_v], 1), torch.cat([cand_i, best_i + start], 1)
-        keep = merged_v.topk(min(CANDIDATES, merged_v.shape[1]), dim=-1).indices
-        cand_v, cand_i = merged_v.gather(1, keep), merged_i.gather(1, keep)
-        above += (values > threshold).sum(-1, dtype=torch.int32)  # an int32 sum: 3× faster than the default int64
-        inside = (chosen >= start) & (chosen < start + width)  # the chosen token is no rival of itself
-        own = values.gather(1, (chosen - start).clamp(0, width - 1)[:, None])[:, 0]
-        above -= (inside & (own > threshold[:, 0])).long()
-        new_top = torch.maximum(top, best_v.amax(-1))
-        moved = top - new_top  # ≤ 0: rescale the sums to the new reference
-        shrink = moved.exp()
-        d, z = shrink * (d + z * moved), shrink * z
-        shifted = values.sub_(new_top[:, None])
-        e = shifted.exp()
-        z += e.sum(-1)
-        d += torch.linalg.vecdot(e, shifted)
-        top = new_top
+    target = _Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)
+    sums = _Sums(*(torch.zeros(r, device=device) for _ in range(4)))
+    candidates = _Candidates(values=torch.empty(r, 0, device=device),
+                             ids=torch.empty(r, 0, dtype=torch.int64, device=device))
+    vocabulary, block_width = weight.shape[0], min(BLOCK, weight.shape[0])
+    part = min(SLICE, block_width)
+    block_buf = torch.empty(r, block_width, dtype=bulk.dtype, device=device)  # reused: no fresh pages per block
+    buffers = (torch.empty(r, part, device=device), torch.empty(r, part, device=device),
+               torch.empty(r, block_width // GROUP, device=device))
+    for start in range(0, vocabulary, block_width):
+        width = min(block_width, vocabulary - start)
+        block = torch.mm(bulk_rows, bulk[start:start + width].T, out=block_buf[:, :width])
+        _read_block(block, start, target, chosen, sums, candidates, buffers)
     # the candidates, recomputed in fp32, replace their bulk terms in the sums
-    exact = _capped(torch.einsum("rh,rkh->rk", exact_rows, weight[cand_i].float()), cap) - offset[:, None]
-    old, new = cand_v - top[:, None], exact - top[:, None]
+    bulk_values = target.relative(candidates.values)
+    exact = _capped(_exact_logits(exact_rows, weight, candidates.ids), cap) - target.logit[:, None]
+    top, z, d = sums.top[:, None], sums.z, sums.d
+    old, new = bulk_values - top, exact - top
     z = z - old.exp().sum(-1) + new.exp().sum(-1)
     d = d - (old.exp() * old).sum(-1) + (new.exp() * new).sum(-1)
     best_value, best_at = exact.max(-1)
-    top_ids = cand_i.gather(1, best_at[:, None])[:, 0]
+    top_ids = candidates.ids.gather(1, best_at[:, None])[:, 0]
     # The chosen token among the candidates: its rank is small and counted exactly among them (every
     # token above it is a candidate too). Otherwise the bulk count.
-    listed = cand_i == chosen[:, None]
-    exact_above = ((exact > threshold) & ~listed).sum(-1)
-    rank = torch.where(listed.any(-1), exact_above, above)
-    prob = torch.exp(best_value - top) / z
+    listed = candidates.ids == chosen[:, None]
+    exact_above = ((exact > 0) & ~listed).sum(-1)
+    rank = torch.where(listed.any(-1), exact_above, sums.above.long())
+    prob = torch.exp(best_value - sums.top) / z
     entropy = (torch.log(z) - d / z) / math.log(2)
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}
 

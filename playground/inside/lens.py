@@ -13,14 +13,17 @@ What keeps it cheap (numbers: README, Benchmarks):
   matmul, are most of the lens's time on a CPU, and each is one pass of a torch kernel over
   (rows × `SLICE`) fp32 values, so the method is about the number and the kind of passes.
   Every value is read relative to the chosen token's logit c (the bulk matmul returns l − c:
-  `bulk_weight`), so the rank is the count of values > 0, taken on their bits (`_positives`:
-  torch's bool kernels are 4× slower). The candidates come from the maxima of strided groups
-  of `GROUP` values (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster than a
-  max over adjacent columns) and one top-k over the group maxima of a whole block. The buffers
-  are allocated once per call: a fresh 16 MB tensor per step costs more in page faults than
-  the step. And exp's argument is clamped at `FLOOR` (−80: e^−80 is nothing next to the max,
-  whose term is 1) because torch's CPU exp (MKL's vector exp) takes a ≈ 100× slower path for
-  arguments below ≈ −87, which the lens's logits, spread over 80–190 nats, reach in every row.
+  `bulk_weight`), so the rank is the count of values > 0, a clamp and a float sum
+  (`_positives`: torch's bool kernels are 2.5× slower). Each slice's exponentials are taken
+  against the slice's own max and the slices combined once at the end (`_Slices`: no rescaling
+  after every slice). The candidates come from the maxima of strided groups of `GROUP` values
+  (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster than a max over
+  adjacent columns), one top-k over a block's group maxima, and one top-k over all the blocks'
+  shortlists at the end. The buffers are allocated once per call: a fresh 16 MB tensor per
+  step costs more in page faults than the step. And exp's argument is clamped at `FLOOR` (−80:
+  e^−80 is nothing next to the max, whose term is 1) because torch's CPU exp (MKL's vector
+  exp) takes a ≈ 100× slower path for arguments below ≈ −87, which the lens's logits, spread
+  over 80–190 nats, reach in every row.
 - **Reduced precision, exact winners.** On a CPU with native bf16 dot products (avx512_bf16) and
   an fp32 model, the blocks run in bf16 (`fast_dtype`). The best candidates of every row are then
   recomputed in fp32 and replace their bf16 terms in the sums, and the chosen token's logit is
@@ -145,45 +148,45 @@ class _Target:
 
 
 @dataclass
-class _Sums:
-    """The online softmax of every row over the vocabulary read so far, against the running maximum `top`."""
+class _Slices:
+    """Per slice of the vocabulary (one row of each of these (slices, r) arrays): its max and its sums against it.
 
-    top: Any  # (r,) the largest value so far (starts at 0: the chosen token's own value, which every row has)
+    Each slice's exponentials are taken against the slice's own max and the slices are combined once at the end:
+    a running max would rescale the sums after every slice, a dozen small ops each time."""
+
+    top: Any  # the slice's largest value
     z: Any  # Σ e^(v − top)
     d: Any  # Σ e^(v − top) · (v − top), for the entropy
-    above: Any  # (r,) fp32 count of values above the chosen token's (0), exact below 2^24
+    positives: Any  # how many values are > 0 (above the chosen token's), in units of TINY (`_positives`)
 
-    def raise_top(self, maximum: Any) -> None:
-        """Move the reference to max(top, maximum), rescaling the sums (per-row scalars: cheap)."""
+    def add(self, i: int, values: Any, work: Any) -> None:
+        """Add slice i's `values` (r, w), whose max is in top[i] already; overwrites both arguments."""
         import torch
 
-        new_top = torch.maximum(self.top, maximum)
-        moved = self.top - new_top  # ≤ 0
-        shrink = moved.exp()
-        self.d, self.z = shrink * (self.d + self.z * moved), shrink * self.z
-        self.top = new_top
-
-    def add(self, values: Any, work: Any) -> None:
-        """Add the exponentials of `values` (r, w), none above `top`; overwrites both arguments."""
-        import torch
-
-        shifted = values.sub_(self.top[:, None]).clamp_(min=FLOOR)
+        shifted = values.sub_(self.top[i][:, None]).clamp_(min=FLOOR)
         e = torch.exp(shifted, out=work)
-        self.z += e.sum(-1)
-        self.d += e.mul_(shifted).sum(-1)
+        torch.sum(e, -1, out=self.z[i])
+        torch.sum(e.mul_(shifted), -1, out=self.d[i])
+
+    def total(self) -> tuple[Any, Any, Any, Any]:
+        """The max, Σ e^(v − max), Σ e^(v − max)·(v − max) and the count of values > 0 of every row."""
+        top = self.top.amax(0)
+        moved = self.top - top  # ≤ 0: each slice's sums rescaled to the overall max
+        scale = moved.exp()
+        return top, (self.z * scale).sum(0), (scale * (self.d + self.z * moved)).sum(0), self.positives.sum(0) / TINY
 
 
-_ONE = 0x3F800000  # the bits of the float 1.0
+TINY = 2.0 ** -126  # the smallest normal float32
 
 
-def _positives(values: Any, work: Any) -> Any:
-    """Per row, how many of `values` (fp32) are > 0. `(values > 0).sum(-1)` is slow on a CPU (its bool kernels: 4×
-    this). A float > 0 has bits that read as an int32 ≥ 1 (−0.0 and negatives read as ints < 0), so the int view
-    clamped to [0, 1] times the bits of 1.0 is 1.0 exactly where values > 0, else 0.0: one float row sum counts."""
+def _positives(values: Any, work: Any, out: Any) -> None:
+    """Per row, how many of `values` (fp32) are > 0, times TINY, into `out`: clamped to [0, TINY] a value > 0 is
+    TINY, others are 0, and a float sum of multiples of TINY is exact. (`(values > 0).sum(-1)` is 2.5× slower:
+    torch's bool kernels.) Exact unless a value lies strictly between 0 and TINY (≈ 1e-38), which a difference of
+    two logits does not: a bf16 or fp32 dot product of real weights is 0 or far larger."""
     import torch
 
-    ones = torch.clamp(values.view(torch.int32), 0, 1, out=work.view(torch.int32)).mul_(_ONE)
-    return ones.view(torch.float32).sum(-1)
+    torch.sum(torch.clamp(values, 0, TINY, out=work), -1, out=out)
 
 
 def _group_maxima(values: Any, out: Any) -> None:
@@ -225,50 +228,66 @@ def _best(values: Any) -> tuple[Any, Any]:
 
 
 @dataclass
-class _Candidates:
-    """The CANDIDATES best bulk values of every row so far (bulk units: comparable across blocks) and their ids."""
+class _Shortlists:
+    """Every block's shortlist (the members of its best groups, which hold its CANDIDATES best values), side by side:
+    one top-k over all of them at the end picks each row's candidates (merging after every block cost a second
+    top-k per block). Bulk values are comparable across blocks."""
 
-    values: Any  # (r, ≤ CANDIDATES)
-    ids: Any
+    values: Any  # (r, blocks, GROUP × CANDIDATES) bulk values of the grouped blocks, in order
+    ids: Any  # their vocabulary ids (int32: half the memory, and fresh memory costs page faults)
+    used: int = 0  # grouped blocks so far (only the last block can be too short for groups)
+    short: tuple[Any, Any] | None = None  # a short last block's values and ids, all of them
 
-    def merge(self, values: Any, ids: Any) -> None:
+    def add(self, values: Any, ids: Any) -> None:
+        if values.shape[1] == self.values.shape[2]:
+            self.values[:, self.used], self.ids[:, self.used] = values, ids
+            self.used += 1
+        else:
+            self.short = (values, ids)
+
+    def best(self) -> tuple[Any, Any]:
+        """The CANDIDATES best bulk values of every row and their ids (int64), unsorted."""
         import torch
 
-        merged_v, merged_i = torch.cat([self.values, values.float()], 1), torch.cat([self.ids, ids], 1)
-        keep = merged_v.topk(min(CANDIDATES, merged_v.shape[1]), dim=-1, sorted=False).indices
-        self.values, self.ids = merged_v.gather(1, keep), merged_i.gather(1, keep)
+        r = self.values.shape[0]
+        values, ids = self.values[:, :self.used].reshape(r, -1), self.ids[:, :self.used].reshape(r, -1)
+        if self.short is not None:
+            values, ids = torch.cat([values, self.short[0]], 1), torch.cat([ids, self.short[1].to(ids.dtype)], 1)
+        found = values.topk(min(CANDIDATES, values.shape[1]), dim=-1, sorted=False)
+        return found.values, ids.gather(1, found.indices).long()
 
 
-def _read_block(block: Any, start: int, target: _Target, chosen: Any, sums: _Sums, candidates: _Candidates,
-                buffers: tuple[Any, Any, Any]) -> None:
-    """Reduce one block of bulk values (r, width): its part of the sums, the rank count and the candidates."""
+def _read_block(block: Any, start: int, first: int, target: _Target, chosen: Any, slices: _Slices,
+                shortlists: _Shortlists, buffers: tuple[Any, Any, Any]) -> Any:
+    """Reduce one block of bulk values (r, width), whose first slice is number `first`: the slices' maxima, sums
+    and counts, and the block's candidates. Returns, per row, 1 where the chosen token is in the block and its bulk
+    value is > 0 (counted as a rival of itself: a rounding above its exact value, 0), else 0."""
     import torch
 
     values_buf, work_buf, maxima = buffers
     r, width = block.shape
-    part = min(SLICE, values_buf.shape[1])
+    part = values_buf.shape[1]
     k = min(CANDIDATES, width)
     grouped = width % part == 0 and part % GROUP == 0 and part >= GROUP * k  # else: a short last block
-    for at in range(0, width, part):
+    for i, at in enumerate(range(0, width, part), first):
         size = min(part, width - at)
         values, work = target.relative(block[:, at:at + size], out=values_buf[:, :size]), work_buf[:, :size]
-        sums.above += _positives(values, work)
+        _positives(values, work, slices.positives[i])
         if grouped:
             group_maxima = maxima[:, at // GROUP:(at + size) // GROUP]
             _group_maxima(values, group_maxima)
-            sums.raise_top(group_maxima.amax(-1))
+            torch.amax(group_maxima, -1, out=slices.top[i])
         else:
-            sums.raise_top(values.amax(-1))
-        sums.add(values, work)
-    # the chosen token is no rival of itself (its bulk value may be a rounding above its exact one)
-    inside = (chosen >= start) & (chosen < start + width)
-    own = target.relative(block.gather(1, (chosen - start).clamp(0, width - 1)[:, None]))[:, 0]
-    sums.above -= (inside & (own > 0)).float()
+            torch.amax(values, -1, out=slices.top[i])
+        slices.add(i, values, work)
     if grouped:
         members, columns = _shortlist(maxima[:, :width // GROUP], block, part, k)
     else:
         members, columns = block, torch.arange(width, device=block.device).expand(r, width)
-    candidates.merge(members, columns + start)
+    shortlists.add(members, columns + start)
+    inside = (chosen >= start) & (chosen < start + width)
+    own = target.relative(block.gather(1, (chosen - start).clamp(0, width - 1)[:, None]))[:, 0]
+    return (inside & (own > 0)).float()
 
 
 def _exact_logits(rows: Any, weight: Any, ids: Any) -> Any:
@@ -298,33 +317,40 @@ def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> d
     bulk_rows, shifted = _bulk_rows(rows, raw_chosen, dtype)
     bulk = bulk_weight(head, dtype)
     target = _Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)
-    sums = _Sums(*(torch.zeros(r, device=device) for _ in range(4)))
-    candidates = _Candidates(values=torch.empty(r, 0, device=device),
-                             ids=torch.empty(r, 0, dtype=torch.int64, device=device))
     vocabulary, block_width = weight.shape[0], min(BLOCK, weight.shape[0])
     part = min(SLICE, block_width)
+    per_block = -(-block_width // part)
+    blocks = -(-vocabulary // block_width)
+    count = blocks * per_block  # slices (the last block may use fewer)
+    slices = _Slices(*torch.zeros(4, count, r, device=device))
+    listed = GROUP * CANDIDATES  # a grouped block's shortlist
+    shortlists = _Shortlists(values=torch.empty(r, blocks, listed, dtype=bulk.dtype, device=device),
+                             ids=torch.empty(r, blocks, listed, dtype=torch.int32, device=device))
     block_buf = torch.empty(r, block_width, dtype=bulk.dtype, device=device)  # reused: no fresh pages per block
     buffers = (torch.empty(r, part, device=device), torch.empty(r, part, device=device),
                torch.empty(r, block_width // GROUP, device=device))
-    for start in range(0, vocabulary, block_width):
+    self_counted = torch.zeros(r, device=device)
+    for number, start in enumerate(range(0, vocabulary, block_width)):
         width = min(block_width, vocabulary - start)
         block = torch.mm(bulk_rows, bulk[start:start + width].T, out=block_buf[:, :width])
-        _read_block(block, start, target, chosen, sums, candidates, buffers)
+        self_counted += _read_block(block, start, number * per_block, target, chosen, slices, shortlists, buffers)
+    top, z, d, above = slices.total()
+    above -= self_counted
     # the candidates, recomputed in fp32, replace their bulk terms in the sums
-    bulk_values = target.relative(candidates.values)
-    exact = _capped(_exact_logits(exact_rows, weight, candidates.ids), cap) - target.logit[:, None]
-    top, z, d = sums.top[:, None], sums.z, sums.d
-    old, new = bulk_values - top, exact - top
+    bulk_values, ids = shortlists.best()
+    bulk_values = target.relative(bulk_values)
+    exact = _capped(_exact_logits(exact_rows, weight, ids), cap) - target.logit[:, None]
+    old, new = bulk_values - top[:, None], exact - top[:, None]
     z = z - old.exp().sum(-1) + new.exp().sum(-1)
     d = d - (old.exp() * old).sum(-1) + (new.exp() * new).sum(-1)
     best_value, best_at = exact.max(-1)
-    top_ids = candidates.ids.gather(1, best_at[:, None])[:, 0]
+    top_ids = ids.gather(1, best_at[:, None])[:, 0]
     # The chosen token among the candidates: its rank is small and counted exactly among them (every
     # token above it is a candidate too). Otherwise the bulk count.
-    listed = candidates.ids == chosen[:, None]
+    listed = ids == chosen[:, None]
     exact_above = ((exact > 0) & ~listed).sum(-1)
-    rank = torch.where(listed.any(-1), exact_above, sums.above.long())
-    prob = torch.exp(best_value - sums.top) / z
+    rank = torch.where(listed.any(-1), exact_above, above.long())
+    prob = torch.exp(best_value - top) / z
     entropy = (torch.log(z) - d / z) / math.log(2)
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}
 

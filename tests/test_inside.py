@@ -59,6 +59,26 @@ def test_flops_grow_with_context():
     assert arch.flops_per_token(8192) - arch.flops_per_token(0) == 4 * 30 * 8192 * 9 * 64
 
 
+def test_the_figures_look_like_plotly_white_with_a_smaller_template():
+    import plotly.io as pio
+
+    from playground.inside import plots
+
+    white = pio.templates["plotly_white"]
+    weights = np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None]
+    labels, offsets = ["a", "b", "c", "d"], np.arange(8)
+    figures = [plots.attention_heatmap(weights, labels, "t"), plots.looks_at(weights, labels, 3, "t"),
+               plots.rope_scores(offsets, offsets * 1.0, offsets * 0.5, 4, np.ones(4), "a", "t"),
+               plots.position_similarity(weights, "t"), plots.rope_frequencies(np.array([1.0, 0.1]), "t")]
+    for fig in figures:
+        template = fig.layout.template
+        for trace in fig.data:  # every trace type drawn has plotly_white's defaults
+            assert template.data[trace.type] == white.data[trace.type], trace.type
+        expected = {k: v for k, v in white.layout.to_plotly_json().items() if k not in plots.UNUSED}
+        assert template.layout.to_plotly_json() == expected
+        assert not set(plots.UNUSED) & set(fig.layout.to_plotly_json())  # no figure has the parts left out
+
+
 def test_shipped_smollm2_numbers_equal_the_pack_config(settings):
     from transformers import AutoConfig
 

@@ -292,13 +292,15 @@ def _read_block(block: Any, start: int, first: int, target: _Target, chosen: Any
 
 def _exact_logits(rows: Any, weight: Any, ids: Any) -> Any:
     """rows (r, hidden) fp32 · weight[ids]ᵀ (ids (r, k)) in fp32, EXACT_ROWS rows at a time (all at once gathers
-    r × k × hidden floats: 70 MB for SmolLM2's lens, a fresh allocation that costs more than the products)."""
+    r × k × hidden floats: 70 MB for SmolLM2's lens, a fresh allocation that costs more than the products). The
+    rows of the weight come through `embedding` (an index_select): 2× faster than `weight[ids]` here."""
     import torch
 
     out = torch.empty(ids.shape, device=rows.device)
     for start in range(0, rows.shape[0], EXACT_ROWS):
         end = start + EXACT_ROWS
-        out[start:end] = torch.bmm(weight[ids[start:end]].float(), rows[start:end, :, None])[:, :, 0]
+        picked = torch.nn.functional.embedding(ids[start:end], weight).float()  # (rows, k, hidden)
+        out[start:end] = torch.bmm(picked, rows[start:end, :, None])[:, :, 0]
     return out
 
 
@@ -313,7 +315,7 @@ def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> d
 
     r, weight, device = rows.shape[0], head.weight, rows.device
     exact_rows = rows.float()
-    raw_chosen = (exact_rows * weight[chosen].float()).sum(-1)  # (r,) exact, before any soft cap
+    raw_chosen = _exact_logits(exact_rows, weight, chosen[:, None])[:, 0]  # (r,) exact, before any soft cap
     bulk_rows, shifted = _bulk_rows(rows, raw_chosen, dtype)
     bulk = bulk_weight(head, dtype)
     target = _Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)

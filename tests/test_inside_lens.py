@@ -62,6 +62,50 @@ def test_blocks_and_candidates_equal_a_plain_softmax(monkeypatch, cap):
                  entropy=lens.ENTROPY_TOLERANCE)
 
 
+@pytest.mark.parametrize("cap", [None, 30.0])
+def test_slices_row_chunks_and_a_one_block_store_change_nothing(monkeypatch, cap):
+    """Blocks of two slices (candidates from the group maxima of both), rows in chunks of 16 and the shortlists
+    merged after every block: the same numbers as the plain softmax, and as the lens without them."""
+    import torch
+
+    monkeypatch.setattr(lens, "BLOCK", 256)
+    torch.manual_seed(2)
+    head = torch.nn.Linear(64, 600, bias=False)
+    with torch.no_grad():  # the likely tokens spread over every block
+        head.weight.mul_(torch.linspace(0.5, 8, 600)[torch.randperm(600)][:, None])
+    rows = torch.randn(40, 64) * torch.linspace(0.1, 3, 40)[:, None]
+    chosen = torch.randint(0, 600, (40,))
+    near_top = (rows @ head.weight.detach().T).topk(3, -1).indices
+    chosen[:20] = near_top[torch.arange(20), torch.arange(20) % 3]
+    expected = reference(rows, head.weight.detach(), chosen, cap)
+
+    def run(dtype):
+        with torch.inference_mode():
+            return {k: v.numpy() for k, v in lens.stats(rows, head, chosen, cap, dtype).items()}
+
+    whole = runtime.call(run, torch.float32)
+    monkeypatch.setattr(lens, "SLICE", 128)
+    monkeypatch.setattr(lens, "ROWS", 16)
+    monkeypatch.setattr(lens, "STORED", 1)
+    sliced = runtime.call(run, torch.float32)
+    close_enough(sliced, expected, prob=1e-5, entropy=1e-4)
+    close_enough(sliced, whole, prob=1e-6, entropy=1e-5)
+    close_enough(runtime.call(run, torch.bfloat16), expected, prob=lens.PROB_TOLERANCE,
+                 entropy=lens.ENTROPY_TOLERANCE)
+
+
+def test_the_buffers_are_kept_with_the_model_and_grown_on_demand():
+    import torch
+
+    head = torch.nn.Linear(8, 300, bias=False)
+    first = lens.buffers(head, 10, torch.bfloat16, "cpu")
+    again = lens.buffers(head, 6, torch.bfloat16, "cpu")
+    assert again.block.shape[0] == 6 and again.block.data_ptr() == first.block.data_ptr()  # the same memory
+    grown = lens.buffers(head, 20, torch.bfloat16, "cpu")
+    assert grown.block.shape == (20, 300) and grown.listed_ids.shape == (20, 1, lens.GROUP * lens.CANDIDATES)
+    assert lens.buffers(head, 20, torch.float32, "cpu").block.dtype == torch.float32  # one set per dtype
+
+
 def test_the_best_values_through_group_maxima_are_the_top_k():
     import torch
 

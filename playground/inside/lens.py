@@ -51,6 +51,8 @@ SLICE = 2048  # vocabulary entries per fp32 pass over a block
 GROUP = 16  # candidates are found through the maxima of groups of GROUP values
 CANDIDATES = 16  # best ids per row recomputed exactly
 EXACT_ROWS = 128  # rows per gather of the candidates' weights
+ROWS = 2048  # rows per pass over the vocabulary: bounds the buffers kept with the model (`_buffers`)
+STORED = 8  # blocks' shortlists kept before they are merged (bounds that buffer for large vocabularies)
 FLOOR = -80.0  # exp's argument is clamped here (see the module docstring)
 # What the bf16 path promises against the fp32 one (tests/test_inside_lens.py checks real text): the
 # top-1 id equal, ranks below CANDIDATES equal, and otherwise within these.
@@ -231,44 +233,95 @@ def _best(values: Any) -> tuple[Any, Any]:
 class _Shortlists:
     """Every block's shortlist (the members of its best groups, which hold its CANDIDATES best values), side by side:
     one top-k over all of them at the end picks each row's candidates (merging after every block cost a second
-    top-k per block). Bulk values are comparable across blocks."""
+    top-k per block). Bulk values are comparable across blocks. After STORED blocks (large vocabularies only) the
+    stored shortlists are merged into `kept` and the store starts again."""
 
-    values: Any  # (r, blocks, GROUP × CANDIDATES) bulk values of the grouped blocks, in order
-    ids: Any  # their vocabulary ids (int32: half the memory, and fresh memory costs page faults)
-    used: int = 0  # grouped blocks so far (only the last block can be too short for groups)
-    short: tuple[Any, Any] | None = None  # a short last block's values and ids, all of them
+    values: Any  # (r, STORED, GROUP × CANDIDATES) bulk values of grouped blocks
+    ids: Any  # their vocabulary ids (int32: half the memory)
+    used: int = 0  # blocks in the store
+    kept: tuple[Any, Any] | None = None  # values and int64 ids merged from earlier blocks or a short last block
 
     def add(self, values: Any, ids: Any) -> None:
-        if values.shape[1] == self.values.shape[2]:
-            self.values[:, self.used], self.ids[:, self.used] = values, ids
-            self.used += 1
-        else:
-            self.short = (values, ids)
+        if values.shape[1] != self.values.shape[2]:  # a short last block: all its values
+            self._keep(values, ids)
+            return
+        if self.used == self.values.shape[1]:
+            self._keep(*self.best())
+            self.used = 0
+        self.values[:, self.used], self.ids[:, self.used] = values, ids
+        self.used += 1
+
+    def _keep(self, values: Any, ids: Any) -> None:
+        import torch
+
+        if self.kept is not None:
+            values, ids = torch.cat([self.kept[0], values.to(self.kept[0].dtype)], 1), torch.cat([self.kept[1], ids], 1)
+        self.kept = (values, ids.long())
 
     def best(self) -> tuple[Any, Any]:
         """The CANDIDATES best bulk values of every row and their ids (int64), unsorted."""
         import torch
 
         r = self.values.shape[0]
-        values, ids = self.values[:, :self.used].reshape(r, -1), self.ids[:, :self.used].reshape(r, -1)
-        if self.short is not None:
-            values, ids = torch.cat([values, self.short[0]], 1), torch.cat([ids, self.short[1].to(ids.dtype)], 1)
+        values, ids = self.values[:, :self.used].reshape(r, -1), self.ids[:, :self.used].reshape(r, -1).long()
+        if self.kept is not None:
+            values, ids = torch.cat([values, self.kept[0].to(values.dtype)], 1), torch.cat([ids, self.kept[1]], 1)
         found = values.topk(min(CANDIDATES, values.shape[1]), dim=-1, sorted=False)
-        return found.values, ids.gather(1, found.indices).long()
+        return found.values, ids.gather(1, found.indices)
+
+
+@dataclass
+class _Buffers:
+    """The large buffers of a pass over the vocabulary. Fresh ones on every call cost page faults and cold caches:
+    SmolLM2's lens took 250 ms with them, 200 ms with these (2 threads). So they are kept with the model (next to
+    its bf16 weight, `bulk_weight`), sized for at most ROWS rows: ≈ 90 MB for SmolLM2."""
+
+    block: Any  # (rows, BLOCK) bulk values of one block
+    values: Any  # (rows, SLICE) fp32
+    work: Any  # (rows, SLICE) fp32
+    maxima: Any  # (rows, BLOCK // GROUP) group maxima of one block
+    listed_values: Any  # (rows, STORED, GROUP × CANDIDATES) the shortlists' store
+    listed_ids: Any
+
+    def first(self, rows: int) -> _Buffers:
+        return _Buffers(*(buffer[:rows] for buffer in vars(self).values()))
+
+
+_buffers: weakref.WeakKeyDictionary[Any, dict[Any, _Buffers]] = weakref.WeakKeyDictionary()
+
+
+def buffers(head: Any, rows: int, dtype: Any, device: Any) -> _Buffers:
+    """The model's buffers for `rows` rows (at most ROWS) with bulk values in `dtype`, made or grown on demand.
+    Torch thread only, so no lock; keyed by the output layer as `bulk_weight` is, and freed with it."""
+    import torch
+
+    vocabulary = head.weight.shape[0]
+    width = min(BLOCK, vocabulary)
+    part, listed = min(SLICE, width), (min(STORED, -(-vocabulary // width)), GROUP * CANDIDATES)
+    key = (dtype, str(device), width, part, listed)  # the sizes too: the tests shrink BLOCK
+    kept = _buffers.setdefault(head, {})
+    if key not in kept or kept[key].block.shape[0] < rows:
+        kept[key] = _Buffers(
+            block=torch.empty(rows, width, dtype=dtype, device=device),
+            values=torch.empty(rows, part, device=device), work=torch.empty(rows, part, device=device),
+            maxima=torch.empty(rows, width // GROUP, device=device),
+            listed_values=torch.empty(rows, *listed, dtype=dtype, device=device),
+            listed_ids=torch.empty(rows, *listed, dtype=torch.int32, device=device))
+    return kept[key].first(rows)
 
 
 def _read_block(block: Any, start: int, first: int, target: _Target, chosen: Any, slices: _Slices,
-                shortlists: _Shortlists, buffers: tuple[Any, Any, Any]) -> Any:
+                shortlists: _Shortlists, scratch: _Buffers) -> Any:
     """Reduce one block of bulk values (r, width), whose first slice is number `first`: the slices' maxima, sums
     and counts, and the block's candidates. Returns, per row, 1 where the chosen token is in the block and its bulk
     value is > 0 (counted as a rival of itself: a rounding above its exact value, 0), else 0."""
     import torch
 
-    values_buf, work_buf, maxima = buffers
+    values_buf, work_buf, maxima = scratch.values, scratch.work, scratch.maxima
     r, width = block.shape
     part = values_buf.shape[1]
     k = min(CANDIDATES, width)
-    grouped = width % part == 0 and part % GROUP == 0 and part >= GROUP * k  # else: a short last block
+    grouped = width % part == 0 and part % GROUP == 0 and width >= GROUP * k  # else: a short last block
     for i, at in enumerate(range(0, width, part), first):
         size = min(part, width - at)
         values, work = target.relative(block[:, at:at + size], out=values_buf[:, :size]), work_buf[:, :size]
@@ -309,8 +362,16 @@ def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> d
 
     `rows` (r, hidden) normed hidden states, `head` the output layer (weight: vocabulary × hidden),
     `chosen` (r,) the token whose rank is counted; the bulk runs in `dtype`, the candidates in fp32.
-    Every value is read relative to the chosen token's logit: softmax does not mind, and its rank is the
-    count of values above 0."""
+    ROWS rows at a time."""
+    import torch
+
+    parts = [_stats(rows[at:at + ROWS], head, chosen[at:at + ROWS], cap, dtype) for at in range(0, rows.shape[0], ROWS)]
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
+
+
+def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> dict[str, Any]:
+    """`stats` of at most ROWS rows. Every value is read relative to the chosen token's logit: softmax does not
+    mind, and its rank is the count of values above 0."""
     import torch
 
     r, weight, device = rows.shape[0], head.weight, rows.device
@@ -319,23 +380,16 @@ def stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> d
     bulk_rows, shifted = _bulk_rows(rows, raw_chosen, dtype)
     bulk = bulk_weight(head, dtype)
     target = _Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)
-    vocabulary, block_width = weight.shape[0], min(BLOCK, weight.shape[0])
-    part = min(SLICE, block_width)
-    per_block = -(-block_width // part)
-    blocks = -(-vocabulary // block_width)
-    count = blocks * per_block  # slices (the last block may use fewer)
-    slices = _Slices(*torch.zeros(4, count, r, device=device))
-    listed = GROUP * CANDIDATES  # a grouped block's shortlist
-    shortlists = _Shortlists(values=torch.empty(r, blocks, listed, dtype=bulk.dtype, device=device),
-                             ids=torch.empty(r, blocks, listed, dtype=torch.int32, device=device))
-    block_buf = torch.empty(r, block_width, dtype=bulk.dtype, device=device)  # reused: no fresh pages per block
-    buffers = (torch.empty(r, part, device=device), torch.empty(r, part, device=device),
-               torch.empty(r, block_width // GROUP, device=device))
+    scratch = buffers(head, r, bulk.dtype, device)
+    vocabulary, block_width = weight.shape[0], scratch.block.shape[1]
+    per_block = -(-block_width // scratch.values.shape[1])  # slices per block
+    slices = _Slices(*torch.zeros(4, -(-vocabulary // block_width) * per_block, r, device=device))
+    shortlists = _Shortlists(values=scratch.listed_values, ids=scratch.listed_ids)
     self_counted = torch.zeros(r, device=device)
     for number, start in enumerate(range(0, vocabulary, block_width)):
         width = min(block_width, vocabulary - start)
-        block = torch.mm(bulk_rows, bulk[start:start + width].T, out=block_buf[:, :width])
-        self_counted += _read_block(block, start, number * per_block, target, chosen, slices, shortlists, buffers)
+        block = torch.mm(bulk_rows, bulk[start:start + width].T, out=scratch.block[:, :width])
+        self_counted += _read_block(block, start, number * per_block, target, chosen, slices, shortlists, scratch)
     top, z, d, above = slices.total()
     above -= self_counted
     # the candidates, recomputed in fp32, replace their bulk terms in the sums

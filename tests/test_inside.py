@@ -79,6 +79,29 @@ def test_the_figures_look_like_plotly_white_with_a_smaller_template():
         assert not set(plots.UNUSED) & set(fig.layout.to_plotly_json())  # no figure has the parts left out
 
 
+def test_the_rope_figure_equals_the_make_subplots_one():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from playground.inside import plots
+
+    offsets, start, later, cosine = np.arange(6), np.linspace(0, 1, 6), np.linspace(1, 0, 6), np.ones(4)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("score of “a” attending to “a” d tokens back",
+                                                        "the query of “a” at position p vs at 0"))
+    fig.add_trace(go.Scatter(x=offsets, y=start, name="query at d, key at 0", line={"width": 4, "color": "#9ecae1"}),
+                  1, 1)
+    fig.add_trace(go.Scatter(x=offsets, y=later, name="query at 9+d, key at 9",
+                             line={"width": 1.5, "color": "#d62728", "dash": "dot"}), 1, 1)
+    fig.add_trace(go.Scatter(x=np.arange(4), y=cosine, name="cosine(q at p, q at 0)", line={"color": "#2ca02c"}),
+                  1, 2)
+    fig.update_xaxes(title_text="distance d (tokens)", row=1, col=1)
+    fig.update_xaxes(title_text="position p", row=1, col=2)
+    fig.update_yaxes(title_text="q·k / √d", row=1, col=1)
+    fig.update_yaxes(title_text="cosine", row=1, col=2)
+    fig.update_layout(title="t", height=380, legend={"orientation": "h", "y": -0.25}, **plots.layout())
+    assert plots.rope_scores(offsets, start, later, 9, cosine, "a", "t").to_plotly_json() == fig.to_plotly_json()
+
+
 def test_shipped_smollm2_numbers_equal_the_pack_config(settings):
     from transformers import AutoConfig
 

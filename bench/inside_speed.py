@@ -89,10 +89,10 @@ def lens_only():
             rows = lens.final_norm(loaded.model)(torch.cat([h[0] for h in out.hidden_states[:-1]]))
             dtype = fast_dtype(loaded.model)
             bulk, (bulk_rows, _) = lens.bulk_weight(head, dtype), lens._bulk_rows(rows, rows[:, 0], dtype)
-            block = torch.empty(bulk_rows.shape[0], lens.BLOCK, dtype=bulk.dtype)  # as the lens: one buffer
+            block = lens.buffers(head, bulk_rows.shape[0], bulk.dtype, bulk.device).block  # the lens's own buffer
             started = time.perf_counter()
-            for start in range(0, bulk.shape[0], lens.BLOCK):
-                part = bulk[start:start + lens.BLOCK]
+            for start in range(0, bulk.shape[0], block.shape[1]):
+                part = bulk[start:start + block.shape[1]]
                 torch.mm(bulk_rows, part.T, out=block[:, :part.shape[0]])
             parts["matmul"].append(time.perf_counter() - started)
     runtime.call(run)

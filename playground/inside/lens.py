@@ -411,18 +411,20 @@ def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> 
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}
 
 
-def exact_stats(logits: Any, chosen: Any) -> dict[str, Any]:
-    """The same numbers straight from a (r, vocabulary) logits array (the model's own last row). Its exponentials
-    too are taken of arguments clamped at FLOOR: a confident row has log-probabilities far below −87."""
+def exact_stats(logits: Any) -> dict[str, Any]:
+    """The same numbers straight from a (r, vocabulary) logits array whose top is the chosen token: the model's own
+    last row, so every rank is 0. One max, then the sums against it as in the bulk (exp of arguments clamped at
+    FLOOR: a confident row has log-probabilities far below −87, where torch.exp is slow)."""
     import torch
 
     logits = logits.float()
-    log_probs = logits.log_softmax(-1)
-    best = log_probs.max(-1)
-    clamped = log_probs.clamp_(min=FLOOR)
-    entropy = -(clamped.exp() * clamped).sum(-1) / math.log(2)
-    rank = (logits > logits.gather(-1, chosen[:, None])).sum(-1, dtype=torch.int32)  # int32: no int64 copy of the flags
-    return {"top_ids": best.indices, "top_probs": best.values.exp(), "entropy": entropy, "rank": rank.to(torch.int64)}
+    best = logits.max(-1)  # the first of the largest, as argmax (which is 3× slower here)
+    shifted = (logits - best.values[:, None]).clamp_(min=FLOOR)
+    e = shifted.exp()
+    z = e.sum(-1)
+    d = e.mul_(shifted).sum(-1)
+    return {"top_ids": best.indices, "top_probs": 1 / z, "entropy": (torch.log(z) - d / z) / math.log(2),
+            "rank": torch.zeros_like(best.indices)}
 
 
 def lens(model: Any, hidden_states: tuple[Any, ...], final_logits: Any, dtype: Any = None) -> dict[str, np.ndarray]:
@@ -431,15 +433,14 @@ def lens(model: Any, hidden_states: tuple[Any, ...], final_logits: Any, dtype: A
     Row 0 is the embeddings; the last row is the model's own logits (its last hidden state is
     already normed, so reading it through the output layer gives exactly those). `dtype` None:
     `fast_dtype(model)`; pass `torch.float32` for the all-exact path."""
-    chosen = final_logits.max(-1).indices  # the first of the largest, as argmax (which is 3× slower here)
-    n = final_logits.shape[0]
     import torch
 
+    last = exact_stats(final_logits)
+    chosen, n = last["top_ids"], final_logits.shape[0]
     norm, head = final_norm(model), model.get_output_embeddings()
     rows = norm(torch.cat([h[0] for h in hidden_states[:-1]]))  # (layers × positions, hidden), layer-major
     layers = stats(rows, head, chosen.repeat(len(hidden_states) - 1), softcap(model),
                    fast_dtype(model) if dtype is None else dtype)
-    last = exact_stats(final_logits, chosen)
     out = {key: runtime.to_numpy(torch.cat([layers[key], last[key]])).reshape(-1, n) for key in layers}
     return {"top_ids": out["top_ids"].astype(np.int64), "top_probs": out["top_probs"].astype(np.float32),
             "entropy": out["entropy"].astype(np.float32), "rank": out["rank"].astype(np.int64),

@@ -102,6 +102,32 @@ def test_the_rope_figure_equals_the_make_subplots_one():
     assert plots.rope_scores(offsets, start, later, 9, cosine, "a", "t").to_plotly_json() == fig.to_plotly_json()
 
 
+def test_the_figures_built_without_plotly_validation_equal_validated_ones(monkeypatch):
+    import json
+
+    from playground.inside import plots
+
+    rng = np.random.default_rng(0)
+    weights = np.tril(rng.random((6, 6)))
+    labels = ["a", "b", "b", "c", "d", "e"]
+    top = rng.integers(0, 5, (3, 6))
+    layer_lens = forward.Lens(top_ids=top, top_labels=[[labels[i] for i in row] for row in top],
+                              top_probs=rng.random((3, 6)), entropy_bits=rng.random((3, 6)) * 4,
+                              chosen_ids=top[-1], chosen_labels=[labels[i] for i in top[-1]],
+                              chosen_rank=rng.integers(0, 900, (3, 6)), layer_names=["embeddings", "layer 1", "layer 2"])
+    offsets = np.arange(8)
+
+    def figures():
+        return [plots.attention_heatmap(weights, labels, "t"), plots.looks_at(weights, labels, 4, "t"),
+                *(plots.lens_heatmap(layer_lens, labels, metric, "t", 1) for metric in plots.LENS_METRICS),
+                plots.rope_frequencies(np.array([1.0, 0.1]), "t"), plots.position_similarity(weights, "t"),
+                plots.rope_scores(offsets, offsets * 1.0, offsets * 0.5, 4, np.ones(4), "a", "t")]
+
+    fast = [json.loads(fig.to_json()) for fig in figures()]
+    monkeypatch.setattr(plots, "VALIDATE", True)
+    assert fast == [json.loads(fig.to_json()) for fig in figures()]
+
+
 def test_shipped_smollm2_numbers_equal_the_pack_config(settings):
     from transformers import AutoConfig
 

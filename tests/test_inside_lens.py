@@ -106,6 +106,21 @@ def test_the_buffers_are_kept_with_the_model_and_grown_on_demand():
     assert lens.buffers(head, 20, torch.float32, "cpu").block.dtype == torch.float32  # one set per dtype
 
 
+def test_the_last_row_equals_a_plain_softmax_with_and_without_room_in_the_buffers():
+    import torch
+
+    torch.manual_seed(3)
+    head = torch.nn.Linear(4, 300, bias=False)
+    for logits, scratch in [(torch.randn(7, 300) * 30, None),
+                            (torch.randn(7, 300) * 30, lens.buffers(head, 2, torch.bfloat16, "cpu")),  # 2 rows a time
+                            (torch.randn(7, 1000) * 30, lens.buffers(head, 2, torch.bfloat16, "cpu"))]:  # no room
+        found = {k: v.numpy() for k, v in lens.exact_stats(logits, scratch).items()}
+        chosen = logits.argmax(-1)
+        expected = reference(logits, torch.eye(logits.shape[1]), chosen, None)  # the logits through an identity
+        close_enough(found, expected, prob=1e-5, entropy=1e-4)
+        assert np.array_equal(found["top_ids"], chosen.numpy()) and not found["rank"].any()
+
+
 def test_the_best_values_through_group_maxima_are_the_top_k():
     import torch
 

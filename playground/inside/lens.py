@@ -411,20 +411,37 @@ def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> 
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}
 
 
-def exact_stats(logits: Any) -> dict[str, Any]:
+def exact_stats(logits: Any, scratch: _Buffers | None = None) -> dict[str, Any]:
     """The same numbers straight from a (r, vocabulary) logits array whose top is the chosen token: the model's own
     last row, so every rank is 0. One max, then the sums against it as in the bulk (exp of arguments clamped at
-    FLOOR: a confident row has log-probabilities far below −87, where torch.exp is slow)."""
+    FLOOR: a confident row has log-probabilities far below −87, where torch.exp is slow). The two temporaries live
+    in `scratch`'s fp32 buffers when given, as many rows at a time as fit (fresh, they cost 6 of SmolLM2's 10 ms
+    in page faults)."""
     import torch
 
     logits = logits.float()
+    r, vocabulary = logits.shape
     best = logits.max(-1)  # the first of the largest, as argmax (which is 3× slower here)
-    shifted = (logits - best.values[:, None]).clamp_(min=FLOOR)
-    e = shifted.exp()
-    z = e.sum(-1)
-    d = e.mul_(shifted).sum(-1)
+    z, d = torch.empty(r, device=logits.device), torch.empty(r, device=logits.device)
+    if scratch is not None and scratch.values.numel() < vocabulary:
+        scratch = None  # not even one row fits
+    step = scratch.values.numel() // vocabulary if scratch is not None else r
+    for at in range(0, r, step):
+        part = logits[at:at + step]
+        shifted = torch.sub(part, best.values[at:at + step, None], out=_room(scratch, "values", part.shape))
+        e = torch.exp(shifted.clamp_(min=FLOOR), out=_room(scratch, "work", part.shape))
+        torch.sum(e, -1, out=z[at:at + step])
+        torch.sum(e.mul_(shifted), -1, out=d[at:at + step])
     return {"top_ids": best.indices, "top_probs": 1 / z, "entropy": (torch.log(z) - d / z) / math.log(2),
             "rank": torch.zeros_like(best.indices)}
+
+
+def _room(scratch: _Buffers | None, name: str, shape: Any) -> Any:
+    """A view of the fp32 buffer `name` of `scratch` as `shape` (None: a fresh tensor, which `out=` then makes)."""
+    if scratch is None:
+        return None
+    buffer = getattr(scratch, name)
+    return buffer.view(-1)[:math.prod(shape)].view(shape)
 
 
 def lens(model: Any, hidden_states: tuple[Any, ...], final_logits: Any, dtype: Any = None) -> dict[str, np.ndarray]:
@@ -435,12 +452,13 @@ def lens(model: Any, hidden_states: tuple[Any, ...], final_logits: Any, dtype: A
     `fast_dtype(model)`; pass `torch.float32` for the all-exact path."""
     import torch
 
-    last = exact_stats(final_logits)
-    chosen, n = last["top_ids"], final_logits.shape[0]
     norm, head = final_norm(model), model.get_output_embeddings()
+    dtype = fast_dtype(model) if dtype is None else dtype
     rows = norm(torch.cat([h[0] for h in hidden_states[:-1]]))  # (layers × positions, hidden), layer-major
-    layers = stats(rows, head, chosen.repeat(len(hidden_states) - 1), softcap(model),
-                   fast_dtype(model) if dtype is None else dtype)
+    last = exact_stats(final_logits, buffers(head, min(rows.shape[0], ROWS), bulk_weight(head, dtype).dtype,
+                                             rows.device))
+    chosen, n = last["top_ids"], final_logits.shape[0]
+    layers = stats(rows, head, chosen.repeat(len(hidden_states) - 1), softcap(model), dtype)
     out = {key: runtime.to_numpy(torch.cat([layers[key], last[key]])).reshape(-1, n) for key in layers}
     return {"top_ids": out["top_ids"].astype(np.int64), "top_probs": out["top_probs"].astype(np.float32),
             "entropy": out["entropy"].astype(np.float32), "rank": out["rank"].astype(np.int64),

@@ -402,10 +402,13 @@ def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> 
     best_value, best_at = exact.max(-1)
     top_ids = ids.gather(1, best_at[:, None])[:, 0]
     # The chosen token among the candidates: its rank is small and counted exactly among them (every
-    # token above it is a candidate too). Otherwise the bulk count.
+    # token above it is a candidate too). Otherwise the bulk count, with the candidates counted by their exact
+    # values instead of their bulk ones (a token just below the chosen one that rounds above it in bf16 would
+    # otherwise push it out of the candidates and make a true rank of 15 a 16).
     listed = ids == chosen[:, None]
     exact_above = ((exact > 0) & ~listed).sum(-1)
-    rank = torch.where(listed.any(-1), exact_above, above.long())
+    corrected = above.long() + exact_above - (bulk_values > 0).sum(-1)
+    rank = torch.where(listed.any(-1), exact_above, corrected)
     prob = torch.exp(best_value - top) / z
     entropy = (torch.log(z) - d / z) / math.log(2)
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}

@@ -2,36 +2,41 @@
 
 For SmolLM2 that is 30 layers × 64 positions = 1,920 rows through a 49,152 × 576 output layer:
 about 6× the multiply-adds of the forward pass itself, plus a softmax over 49k logits per cell.
-What keeps it cheap (numbers: README, Benchmarks):
+On this CPU (2 threads) the lens takes ≈ 0.22 s: its bf16 matmuls ≈ 50 ms, the reductions the
+rest (README, Benchmarks; bench/inside_speed.py prints it op by op). How:
 
 - **Vocabulary blocks, all rows at once.** Each block of the output layer (`BLOCK` entries) is
   read once and multiplied with every row (one large matmul), and its logits are reduced right
-  away with an online softmax: the running max, Σ e^(l−max) and Σ e^(l−max)·(l−max) (for the
-  entropy), the count of logits above the chosen token's (its rank) and the best `CANDIDATES`
-  ids. No (rows × vocabulary) array is ever held.
-- **Reductions that cost a few passes each.** With the matmul in bf16 these reductions, not the
-  matmul, are most of the lens's time on a CPU, and each is one pass of a torch kernel over
-  (rows × `SLICE`) fp32 values, so the method is about the number and the kind of passes.
-  Every value is read relative to the chosen token's logit c (the bulk matmul returns l − c:
-  `bulk_weight`), so the rank is the count of values > 0, a clamp and a float sum
-  (`_positives`: torch's bool kernels are 2.5× slower). Each slice's exponentials are taken
-  against the slice's own max and the slices combined once at the end (`_Slices`: no rescaling
-  after every slice). The candidates come from the maxima of strided groups of `GROUP` values
-  (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster than a max over
-  adjacent columns), one top-k over a block's group maxima, and one top-k over all the blocks'
-  shortlists at the end. The buffers are allocated once per call: a fresh 16 MB tensor per
-  step costs more in page faults than the step. And exp's argument is clamped at `FLOOR` (−80:
-  e^−80 is nothing next to the max, whose term is 1) because torch's CPU exp (MKL's vector
-  exp) takes a ≈ 100× slower path for arguments below ≈ −87, which the lens's logits, spread
-  over 80–190 nats, reach in every row.
+  away: per slice of `SLICE` columns its max, Σ e^(l−max) and Σ e^(l−max)·(l−max) (for the
+  entropy) and the count of logits above the chosen token's (its rank), combined over the
+  slices at the end (`_Slices`); per block a shortlist that holds its best `CANDIDATES` ids. No
+  (rows × vocabulary) array is ever held.
+- **Reductions in few, cheap passes.** With the matmul in bf16 the reductions are most of the
+  time, and each is one pass of a torch kernel over (rows × SLICE) fp32 values: about ten per
+  slice (copy, count, group maxima, shift, clamp, exp, three sums, a product), so what counts
+  is their number and kind. Every value is read relative to the chosen token's logit c (the
+  bulk matmul returns l − c: `bulk_weight`), so the rank is the count of values > 0: a clamp
+  and a float sum (`_positives`; torch's bool kernels are 2.5× slower). exp's argument is
+  clamped at `FLOOR` (−80: e^−80 is nothing next to the max, whose term is 1) because torch's
+  CPU exp (MKL's vector exp) takes a ≈ 100× slower path below ≈ −87, which the lens's logits,
+  spread over 80–190 nats, reach in every row. The candidates come from the maxima of strided
+  groups of `GROUP` values (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster
+  than a max over adjacent columns), one top-k over each block's group maxima and one over all
+  the shortlists at the end (`_Shortlists`). The large buffers are kept with the model and
+  reused (`buffers`: fresh ones cost page faults and cold caches on every call, ≈ 30 ms), rows
+  going through ROWS at a time to bound them (111 MB for SmolLM2's 1,920 rows).
+  What was measured and left: cache-sized tiles (rows × columns small enough for L2) are no
+  faster, the per-op overhead eats the gain; a first fused numba kernel on one thread was slower
+  than these passes on two, and two threads would need a second pool beside torch's OpenMP team.
 - **Reduced precision, exact winners.** On a CPU with native bf16 dot products (avx512_bf16) and
   an fp32 model, the blocks run in bf16 (`fast_dtype`). The best candidates of every row are then
-  recomputed in fp32 and replace their bf16 terms in the sums, and the chosen token's logit is
-  always exact. So the top-1 and its logit are exact unless bf16 rounding (≈ 0.4 % of a logit)
-  reorders tokens outside the candidates, and the tail's rounding averages out in the sums:
-  `tests/test_inside_lens.py` checks it against the fp32 path on real text (`*_TOLERANCE` below).
+  recomputed in fp32 and replace their bf16 terms in the sums, the rank count takes their exact
+  verdicts, and the chosen token's logit is always exact. So the top-1 and its logit are exact
+  unless bf16 rounding (≈ 0.4 % of a logit) reorders tokens outside the candidates, and the
+  tail's rounding averages out in the sums: `tests/test_inside_lens.py` checks it against the
+  fp32 path on real text (`*_TOLERANCE` below). A GPU runs the same code in the model's dtype.
 - **The last row is the model's own logits**, reduced exactly (no lens needed: the final hidden
-  state is already normed).
+  state is already normed; its top is the chosen token, so its ranks are 0).
 """
 
 from __future__ import annotations

@@ -7,24 +7,25 @@ rest (README, Benchmarks; bench/inside_speed.py prints it op by op). How:
 
 - **Vocabulary blocks, all rows at once.** Each block of the output layer (`BLOCK` entries) is
   read once and multiplied with every row (one large matmul), and its logits are reduced right
-  away: per slice of `SLICE` columns its max, Σ e^(l−max) and Σ e^(l−max)·(l−max) (for the
-  entropy) and the count of logits above the chosen token's (its rank), combined over the
-  slices at the end (`_Slices`); per block a shortlist that holds its best `CANDIDATES` ids. No
-  (rows × vocabulary) array is ever held.
+  away (`lens_blocks.read_block`): per slice of `SLICE` columns its max, Σ e^(l−max) and
+  Σ e^(l−max)·(l−max) (for the entropy) and the count of logits above the chosen token's (its
+  rank), combined over the slices at the end (`lens_blocks.Slices`); per block a shortlist that
+  holds its best `CANDIDATES` ids. No (rows × vocabulary) array is ever held.
 - **Reductions in few, cheap passes.** With the matmul in bf16 the reductions are most of the
   time, and each is one pass of a torch kernel over (rows × SLICE) fp32 values: about ten per
   slice (copy, count, group maxima, shift, clamp, exp, three sums, a product), so what counts
   is their number and kind. Every value is read relative to the chosen token's logit c (the
   bulk matmul returns l − c: `bulk_weight`), so the rank is the count of values > 0: a clamp
-  and a float sum (`_positives`; torch's bool kernels are 2.5× slower). exp's argument is
-  clamped at `FLOOR` (−80: e^−80 is nothing next to the max, whose term is 1) because torch's
-  CPU exp (MKL's vector exp) takes a ≈ 100× slower path below ≈ −87, which the lens's logits,
-  spread over 80–190 nats, reach in every row. The candidates come from the maxima of strided
-  groups of `GROUP` values (`_group_maxima`: an element-wise max of contiguous slabs, 5× faster
-  than a max over adjacent columns), one top-k over each block's group maxima and one over all
-  the shortlists at the end (`_Shortlists`). The large buffers are kept with the model and
-  reused (`buffers`: fresh ones cost page faults and cold caches on every call, ≈ 30 ms), rows
-  going through ROWS at a time to bound them (111 MB for SmolLM2's 1,920 rows).
+  and a float sum (`lens_blocks.positives`; torch's bool kernels are 2.5× slower). exp's
+  argument is clamped at `FLOOR` (−80: e^−80 is nothing next to the max, whose term is 1)
+  because torch's CPU exp (MKL's vector exp) takes a ≈ 100× slower path below ≈ −87, which
+  the lens's logits, spread over 80–190 nats, reach in every row. The candidates come from the
+  maxima of strided groups of `GROUP` values (`lens_blocks.group_maxima`: an element-wise max
+  of contiguous slabs, 5× faster than a max over adjacent columns), one top-k over each block's
+  group maxima and one over all the shortlists at the end (`lens_blocks.Shortlists`). The large
+  buffers are kept with the model and reused (`buffers`: fresh ones cost page faults and cold
+  caches on every call, ≈ 30 ms), rows going through ROWS at a time to bound them (111 MB for
+  SmolLM2's 1,920 rows).
   What was measured and left: cache-sized tiles (rows × columns small enough for L2) are no
   faster, the per-op overhead eats the gain; a first fused numba kernel on one thread was slower
   than these passes on two, and two threads would need a second pool beside torch's OpenMP team.
@@ -43,22 +44,30 @@ from __future__ import annotations
 
 import math
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from playground import runtime
 from playground.errors import NotAllowed
+from playground.inside.lens_blocks import (
+    CANDIDATES,
+    FLOOR,
+    GROUP,
+    Buffers,
+    Shortlists,
+    Slices,
+    Target,
+    group_maxima,
+    read_block,
+    shortlist,
+)
 
 BLOCK = 16384  # vocabulary entries per matmul and per round of candidates (8192: 10 % slower, half the buffer)
 SLICE = 2048  # vocabulary entries per fp32 pass over a block
-GROUP = 16  # candidates are found through the maxima of groups of GROUP values
-CANDIDATES = 16  # best ids per row recomputed exactly
 EXACT_ROWS = 128  # rows per gather of the candidates' weights
 ROWS = 2048  # rows per pass over the vocabulary: bounds the buffers kept with the model (`_buffers`)
 STORED = 8  # blocks' shortlists kept before they are merged (bounds that buffer for large vocabularies)
-FLOOR = -80.0  # exp's argument is clamped here (see the module docstring)
 # What the bf16 path promises against the fp32 one (tests/test_inside_lens.py checks real text): the
 # top-1 id equal, ranks below CANDIDATES equal, and otherwise within these.
 PROB_TOLERANCE = 0.01  # absolute, on the top guess's probability
@@ -129,96 +138,6 @@ def _bulk_rows(rows: Any, raw_chosen: Any, dtype: Any) -> tuple[Any, bool]:
     return torch.cat([rows.to(dtype), -high[:, None], -low[:, None]], 1), True
 
 
-@dataclass
-class _Target:
-    """What every bulk value is read against: the chosen token's logit, before (`raw`) and after the soft cap."""
-
-    raw: Any  # (r,) exact fp32 logit of the chosen token
-    logit: Any  # (r,) the same through the soft cap, if any
-    cap: float | None
-    shifted: bool  # the bulk matmul returns l − raw already (see `bulk_weight`), else l itself
-
-    def relative(self, bulk: Any, out: Any = None) -> Any:
-        """fp32 (capped) logits minus the chosen token's, from bulk matmul values (any shape (r, ...))."""
-        import torch
-
-        if out is None:
-            out = torch.empty(bulk.shape, device=bulk.device)
-        if self.shifted:
-            out.copy_(bulk)
-        else:  # fp32: the sign of l − c is exact (a rounded non-zero difference is never 0), so ranks are too
-            torch.sub(bulk, self.raw.view(-1, *[1] * (bulk.dim() - 1)), out=out)
-        if self.cap is not None:
-            shape = (-1, *[1] * (bulk.dim() - 1))
-            out.add_(self.raw.view(shape)).div_(self.cap).tanh_().mul_(self.cap).sub_(self.logit.view(shape))
-        return out
-
-
-@dataclass
-class _Slices:
-    """Per slice of the vocabulary (one row of each of these (slices, r) arrays): its max and its sums against it.
-
-    Each slice's exponentials are taken against the slice's own max and the slices are combined once at the end:
-    a running max would rescale the sums after every slice, a dozen small ops each time."""
-
-    top: Any  # the slice's largest value
-    z: Any  # Σ e^(v − top)
-    d: Any  # Σ e^(v − top) · (v − top), for the entropy
-    positives: Any  # how many values are > 0 (above the chosen token's), in units of TINY (`_positives`)
-
-    def add(self, i: int, values: Any, work: Any) -> None:
-        """Add slice i's `values` (r, w), whose max is in top[i] already; overwrites both arguments."""
-        import torch
-
-        shifted = values.sub_(self.top[i][:, None]).clamp_(min=FLOOR)
-        e = torch.exp(shifted, out=work)
-        torch.sum(e, -1, out=self.z[i])
-        torch.sum(e.mul_(shifted), -1, out=self.d[i])
-
-    def total(self) -> tuple[Any, Any, Any, Any]:
-        """The max, Σ e^(v − max), Σ e^(v − max)·(v − max) and the count of values > 0 of every row."""
-        top = self.top.amax(0)
-        moved = self.top - top  # ≤ 0: each slice's sums rescaled to the overall max
-        scale = moved.exp()
-        return top, (self.z * scale).sum(0), (scale * (self.d + self.z * moved)).sum(0), self.positives.sum(0) / TINY
-
-
-TINY = 2.0 ** -126  # the smallest normal float32
-
-
-def _positives(values: Any, work: Any, out: Any) -> None:
-    """Per row, how many of `values` (fp32) are > 0, times TINY, into `out`: clamped to [0, TINY] a value > 0 is
-    TINY, others are 0, and a float sum of multiples of TINY is exact. (`(values > 0).sum(-1)` is 2.5× slower:
-    torch's bool kernels.) Exact unless a value lies strictly between 0 and TINY (≈ 1e-38), which a difference of
-    two logits does not: a bf16 or fp32 dot product of real weights is 0 or far larger."""
-    import torch
-
-    torch.sum(torch.clamp(values, 0, TINY, out=work), -1, out=out)
-
-
-def _group_maxima(values: Any, out: Any) -> None:
-    """Maxima of the GROUP-member groups of each row of `values` (r, GROUP × span): group j is the columns j,
-    j + span, j + 2·span, …, so the max is an element-wise max of GROUP contiguous slabs (a fast reduction: a max
-    over 16 adjacent columns is 5× slower). Any partition of the columns into groups would do."""
-    import torch
-
-    r, width = values.shape
-    torch.amax(values.view(r, GROUP, width // GROUP), 1, out=out)
-
-
-def _shortlist(maxima: Any, block: Any, part: int, k: int) -> tuple[Any, Any]:
-    """The members of the k best groups of every row (their bulk values and columns), from the group maxima of a
-    block read in parts of `part` columns (`_group_maxima` of each part, side by side). They hold the row's k best
-    values: a value among them lies in a group whose max beats all but fewer than k other groups' maxima."""
-    import torch
-
-    r, span = block.shape[0], part // GROUP
-    groups = maxima.topk(k, dim=-1, sorted=False).indices  # (r, k)
-    first = groups // span * part + groups % span  # each group's first column in the block
-    columns = (first[:, None, :] + span * torch.arange(GROUP, device=block.device)[None, :, None]).reshape(r, GROUP * k)
-    return block.gather(1, columns), columns
-
-
 def _best(values: Any) -> tuple[Any, Any]:
     """The CANDIDATES largest values of each row of `values` (r, w) and their columns, unsorted, through the
     group maxima (`stats` does the same per block; this is that path on one matrix)."""
@@ -228,74 +147,16 @@ def _best(values: Any) -> tuple[Any, Any]:
         found = values.topk(k, dim=-1, sorted=False)
         return found.values, found.indices
     maxima = values.new_empty(r, width // GROUP)
-    _group_maxima(values, maxima)
-    members, columns = _shortlist(maxima, values, width, k)
+    group_maxima(values, maxima)
+    members, columns = shortlist(maxima, values, width, k)
     found = members.topk(k, dim=-1, sorted=False)
     return found.values, columns.gather(1, found.indices)
 
 
-@dataclass
-class _Shortlists:
-    """Every block's shortlist (the members of its best groups, which hold its CANDIDATES best values), side by side:
-    one top-k over all of them at the end picks each row's candidates (merging after every block cost a second
-    top-k per block). Bulk values are comparable across blocks. After STORED blocks (large vocabularies only) the
-    stored shortlists are merged into `kept` and the store starts again."""
-
-    values: Any  # (r, STORED, GROUP × CANDIDATES) bulk values of grouped blocks
-    ids: Any  # their vocabulary ids (int32: half the memory)
-    used: int = 0  # blocks in the store
-    kept: tuple[Any, Any] | None = None  # values and int64 ids merged from earlier blocks or a short last block
-
-    def add(self, values: Any, ids: Any) -> None:
-        if values.shape[1] != self.values.shape[2]:  # a short last block: all its values
-            self._keep(values, ids)
-            return
-        if self.used == self.values.shape[1]:
-            self._keep(*self.best())
-            self.used = 0
-        self.values[:, self.used], self.ids[:, self.used] = values, ids
-        self.used += 1
-
-    def _keep(self, values: Any, ids: Any) -> None:
-        import torch
-
-        if self.kept is not None:
-            values, ids = torch.cat([self.kept[0], values.to(self.kept[0].dtype)], 1), torch.cat([self.kept[1], ids], 1)
-        self.kept = (values, ids.long())
-
-    def best(self) -> tuple[Any, Any]:
-        """The CANDIDATES best bulk values of every row and their ids (int64), unsorted."""
-        import torch
-
-        r = self.values.shape[0]
-        values, ids = self.values[:, :self.used].reshape(r, -1), self.ids[:, :self.used].reshape(r, -1).long()
-        if self.kept is not None:
-            values, ids = torch.cat([values, self.kept[0].to(values.dtype)], 1), torch.cat([ids, self.kept[1]], 1)
-        found = values.topk(min(CANDIDATES, values.shape[1]), dim=-1, sorted=False)
-        return found.values, ids.gather(1, found.indices)
+_buffers: weakref.WeakKeyDictionary[Any, dict[Any, Buffers]] = weakref.WeakKeyDictionary()
 
 
-@dataclass
-class _Buffers:
-    """The large buffers of a pass over the vocabulary. Fresh ones on every call cost page faults and cold caches:
-    SmolLM2's lens took 255 ms with them, 224 ms with these (2 threads). So they are kept with the model (next to
-    its bf16 weight, `bulk_weight`), sized for at most ROWS rows: 111 MB for SmolLM2's 1,920 rows."""
-
-    block: Any  # (rows, BLOCK) bulk values of one block
-    values: Any  # (rows, SLICE) fp32
-    work: Any  # (rows, SLICE) fp32
-    maxima: Any  # (rows, BLOCK // GROUP) group maxima of one block
-    listed_values: Any  # (rows, STORED, GROUP × CANDIDATES) the shortlists' store
-    listed_ids: Any
-
-    def first(self, rows: int) -> _Buffers:
-        return _Buffers(*(buffer[:rows] for buffer in vars(self).values()))
-
-
-_buffers: weakref.WeakKeyDictionary[Any, dict[Any, _Buffers]] = weakref.WeakKeyDictionary()
-
-
-def buffers(head: Any, rows: int, dtype: Any, device: Any) -> _Buffers:
+def buffers(head: Any, rows: int, dtype: Any, device: Any) -> Buffers:
     """The model's buffers for `rows` rows (at most ROWS) with bulk values in `dtype`, made or grown on demand.
     Torch thread only, so no lock; keyed by the output layer as `bulk_weight` is, and freed with it."""
     import torch
@@ -306,46 +167,13 @@ def buffers(head: Any, rows: int, dtype: Any, device: Any) -> _Buffers:
     key = (dtype, str(device), width, part, listed)  # the sizes too: the tests shrink BLOCK
     kept = _buffers.setdefault(head, {})
     if key not in kept or kept[key].block.shape[0] < rows:
-        kept[key] = _Buffers(
+        kept[key] = Buffers(
             block=torch.empty(rows, width, dtype=dtype, device=device),
             values=torch.empty(rows, part, device=device), work=torch.empty(rows, part, device=device),
             maxima=torch.empty(rows, width // GROUP, device=device),
             listed_values=torch.empty(rows, *listed, dtype=dtype, device=device),
             listed_ids=torch.empty(rows, *listed, dtype=torch.int32, device=device))
     return kept[key].first(rows)
-
-
-def _read_block(block: Any, start: int, first: int, target: _Target, chosen: Any, slices: _Slices,
-                shortlists: _Shortlists, scratch: _Buffers) -> Any:
-    """Reduce one block of bulk values (r, width), whose first slice is number `first`: the slices' maxima, sums
-    and counts, and the block's candidates. Returns, per row, 1 where the chosen token is in the block and its bulk
-    value is > 0 (counted as a rival of itself: a rounding above its exact value, 0), else 0."""
-    import torch
-
-    values_buf, work_buf, maxima = scratch.values, scratch.work, scratch.maxima
-    r, width = block.shape
-    part = values_buf.shape[1]
-    k = min(CANDIDATES, width)
-    grouped = width % part == 0 and part % GROUP == 0 and width >= GROUP * k  # else: a short last block
-    for i, at in enumerate(range(0, width, part), first):
-        size = min(part, width - at)
-        values, work = target.relative(block[:, at:at + size], out=values_buf[:, :size]), work_buf[:, :size]
-        _positives(values, work, slices.positives[i])
-        if grouped:
-            group_maxima = maxima[:, at // GROUP:(at + size) // GROUP]
-            _group_maxima(values, group_maxima)
-            torch.amax(group_maxima, -1, out=slices.top[i])
-        else:
-            torch.amax(values, -1, out=slices.top[i])
-        slices.add(i, values, work)
-    if grouped:
-        members, columns = _shortlist(maxima[:, :width // GROUP], block, part, k)
-    else:
-        members, columns = block, torch.arange(width, device=block.device).expand(r, width)
-    shortlists.add(members, columns + start)
-    inside = (chosen >= start) & (chosen < start + width)
-    own = target.relative(block.gather(1, (chosen - start).clamp(0, width - 1)[:, None]))[:, 0]
-    return (inside & (own > 0)).float()
 
 
 def _exact_logits(rows: Any, weight: Any, ids: Any) -> Any:
@@ -384,17 +212,17 @@ def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> 
     raw_chosen = _exact_logits(exact_rows, weight, chosen[:, None])[:, 0]  # (r,) exact, before any soft cap
     bulk_rows, shifted = _bulk_rows(rows, raw_chosen, dtype)
     bulk = bulk_weight(head, dtype)
-    target = _Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)
+    target = Target(raw=raw_chosen, logit=_capped(raw_chosen, cap), cap=cap, shifted=shifted)
     scratch = buffers(head, r, bulk.dtype, device)
     vocabulary, block_width = weight.shape[0], scratch.block.shape[1]
     per_block = -(-block_width // scratch.values.shape[1])  # slices per block
-    slices = _Slices(*torch.zeros(4, -(-vocabulary // block_width) * per_block, r, device=device))
-    shortlists = _Shortlists(values=scratch.listed_values, ids=scratch.listed_ids)
+    slices = Slices(*torch.zeros(4, -(-vocabulary // block_width) * per_block, r, device=device))
+    shortlists = Shortlists(values=scratch.listed_values, ids=scratch.listed_ids)
     self_counted = torch.zeros(r, device=device)
     for number, start in enumerate(range(0, vocabulary, block_width)):
         width = min(block_width, vocabulary - start)
         block = torch.mm(bulk_rows, bulk[start:start + width].T, out=scratch.block[:, :width])
-        self_counted += _read_block(block, start, number * per_block, target, chosen, slices, shortlists, scratch)
+        self_counted += read_block(block, start, number * per_block, target, chosen, slices, shortlists, scratch)
     top, z, d, above = slices.total()
     above -= self_counted
     # the candidates, recomputed in fp32, replace their bulk terms in the sums
@@ -419,7 +247,7 @@ def _stats(rows: Any, head: Any, chosen: Any, cap: float | None, dtype: Any) -> 
     return {"top_ids": top_ids, "top_probs": prob, "entropy": entropy, "rank": rank}
 
 
-def exact_stats(logits: Any, scratch: _Buffers | None = None) -> dict[str, Any]:
+def exact_stats(logits: Any, scratch: Buffers | None = None) -> dict[str, Any]:
     """The same numbers straight from a (r, vocabulary) logits array whose top is the chosen token: the model's own
     last row, so every rank is 0. One max, then the sums against it as in the bulk (exp of arguments clamped at
     FLOOR: a confident row has log-probabilities far below −87, where torch.exp is slow). The two temporaries live
@@ -444,7 +272,7 @@ def exact_stats(logits: Any, scratch: _Buffers | None = None) -> dict[str, Any]:
             "rank": torch.zeros_like(best.indices)}
 
 
-def _room(scratch: _Buffers | None, name: str, shape: Any) -> Any:
+def _room(scratch: Buffers | None, name: str, shape: Any) -> Any:
     """A view of the fp32 buffer `name` of `scratch` as `shape` (None: a fresh tensor, which `out=` then makes)."""
     if scratch is None:
         return None

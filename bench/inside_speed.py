@@ -12,7 +12,8 @@ one warm-up of each:
   view  — `forward.inspect_text` (tokenize, eager-attention pass, logit lens over every layer,
           RoPE demonstration, token labels) plus building the four plotly figures of the tab;
   view with the all-fp32 lens — the same, the lens's bulk matmul forced to fp32 (what bf16 buys);
-  the lens alone — `lens.lens` on a pass's hidden states (the breakdown).
+  the lens alone — `lens.lens` on a pass's hidden states (the breakdown: its bulk matmuls timed apart,
+          and one more call under the torch profiler for the time of each op).
 Both run on the app's one torch thread (`runtime.call`). Reported: medians per process, the
 ratio of medians, and the overall median ratio. It also times the eager switch itself
 (`set_attn_implementation` there and back) against the memory a second, eager-loaded copy of
@@ -88,11 +89,26 @@ def lens_only():
             rows = lens.final_norm(loaded.model)(torch.cat([h[0] for h in out.hidden_states[:-1]]))
             dtype = fast_dtype(loaded.model)
             bulk, (bulk_rows, _) = lens.bulk_weight(head, dtype), lens._bulk_rows(rows, rows[:, 0], dtype)
+            block = lens.buffers(head, bulk_rows.shape[0], bulk.dtype, bulk.device).block  # the lens's own buffer
             started = time.perf_counter()
-            for start in range(0, bulk.shape[0], lens.BLOCK):
-                bulk_rows @ bulk[start:start + lens.BLOCK].T
+            for start in range(0, bulk.shape[0], block.shape[1]):
+                part = bulk[start:start + block.shape[1]]
+                torch.mm(bulk_rows, part.T, out=block[:, :part.shape[0]])
             parts["matmul"].append(time.perf_counter() - started)
     runtime.call(run)
+
+def lens_ops():
+    # One more lens call under the torch profiler: milliseconds per op (self time on the torch thread, which
+    # waits for its OpenMP workers inside each op). The profiler's overhead inflates the total a little.
+    from torch.profiler import ProfilerActivity, profile
+
+    def run():
+        with torch.inference_mode():
+            out = loaded.model(torch.tensor([ids], device=loaded.model.device), output_hidden_states=True)
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                lens.lens(loaded.model, out.hidden_states, out.logits[0])
+        return {{e.key.removeprefix("aten::"): e.self_cpu_time_total / 1e6 for e in prof.key_averages()}}
+    return runtime.call(run)
 
 def switch():
     def run():
@@ -113,7 +129,8 @@ for _ in range({repeats}):
     times["view_exact"].append(timed(lambda: view(True)))
     lens_only()
 switch_s = statistics.median(timed(switch) for _ in range(20))
-print(json.dumps({{**times, **parts, "switch_s": switch_s, "bulk": str(fast_dtype(loaded.model)),
+ops = lens_ops()
+print(json.dumps({{**times, **parts, "switch_s": switch_s, "ops": ops, "bulk": str(fast_dtype(loaded.model)),
                   "weights_mb": loaded.memory_mb, "threads": torch.get_num_threads()}}))
 """
 
@@ -145,6 +162,8 @@ def main() -> None:
         print(f"  inside the view: eager pass + lens {part['pass_and_lens'] * 1000:.0f} ms, of which the lens "
               f"≈ {part['lens'] * 1000:.0f} ms (timed alone: its matmuls {part['matmul'] * 1000:.0f} ms, the "
               f"reductions the rest); plotly figures {part['figures'] * 1000:.0f} ms")
+        ops = sorted(result["ops"].items(), key=lambda kv: -kv[1])[:9]
+        print("  the lens op by op (one profiled call, ms): " + ", ".join(f"{k} {v * 1000:.0f}" for k, v in ops))
         print(f"  eager switch there and back: {result['switch_s'] * 1e6:.0f} µs; an eager-loaded second copy would "
               f"add {result['weights_mb']:.0f} MB")
     ratio, view = statistics.median(ratios), statistics.median(views)

@@ -59,6 +59,75 @@ def test_flops_grow_with_context():
     assert arch.flops_per_token(8192) - arch.flops_per_token(0) == 4 * 30 * 8192 * 9 * 64
 
 
+def test_the_figures_look_like_plotly_white_with_a_smaller_template():
+    import plotly.io as pio
+
+    from playground.inside import plots
+
+    white = pio.templates["plotly_white"]
+    weights = np.tril(np.ones((4, 4))) / np.arange(1, 5)[:, None]
+    labels, offsets = ["a", "b", "c", "d"], np.arange(8)
+    figures = [plots.attention_heatmap(weights, labels, "t"), plots.looks_at(weights, labels, 3, "t"),
+               plots.rope_scores(offsets, offsets * 1.0, offsets * 0.5, 4, np.ones(4), "a", "t"),
+               plots.position_similarity(weights, "t"), plots.rope_frequencies(np.array([1.0, 0.1]), "t")]
+    for fig in figures:
+        template = fig.layout.template
+        for trace in fig.data:  # every trace type drawn has plotly_white's defaults
+            assert template.data[trace.type] == white.data[trace.type], trace.type
+        expected = {k: v for k, v in white.layout.to_plotly_json().items() if k not in plots.UNUSED}
+        assert template.layout.to_plotly_json() == expected
+        assert not set(plots.UNUSED) & set(fig.layout.to_plotly_json())  # no figure has the parts left out
+
+
+def test_the_rope_figure_equals_the_make_subplots_one():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from playground.inside import plots
+
+    offsets, start, later, cosine = np.arange(6), np.linspace(0, 1, 6), np.linspace(1, 0, 6), np.ones(4)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("score of “a” attending to “a” d tokens back",
+                                                        "the query of “a” at position p vs at 0"))
+    fig.add_trace(go.Scatter(x=offsets, y=start, name="query at d, key at 0", line={"width": 4, "color": "#9ecae1"}),
+                  1, 1)
+    fig.add_trace(go.Scatter(x=offsets, y=later, name="query at 9+d, key at 9",
+                             line={"width": 1.5, "color": "#d62728", "dash": "dot"}), 1, 1)
+    fig.add_trace(go.Scatter(x=np.arange(4), y=cosine, name="cosine(q at p, q at 0)", line={"color": "#2ca02c"}),
+                  1, 2)
+    fig.update_xaxes(title_text="distance d (tokens)", row=1, col=1)
+    fig.update_xaxes(title_text="position p", row=1, col=2)
+    fig.update_yaxes(title_text="q·k / √d", row=1, col=1)
+    fig.update_yaxes(title_text="cosine", row=1, col=2)
+    fig.update_layout(title="t", height=380, legend={"orientation": "h", "y": -0.25}, **plots.layout())
+    assert plots.rope_scores(offsets, start, later, 9, cosine, "a", "t").to_plotly_json() == fig.to_plotly_json()
+
+
+def test_the_figures_built_without_plotly_validation_equal_validated_ones(monkeypatch):
+    import json
+
+    from playground.inside import plots
+
+    rng = np.random.default_rng(0)
+    weights = np.tril(rng.random((6, 6)))
+    labels = ["a", "b", "b", "c", "d", "e"]
+    top = rng.integers(0, 5, (3, 6))
+    layer_lens = forward.Lens(top_ids=top, top_labels=[[labels[i] for i in row] for row in top],
+                              top_probs=rng.random((3, 6)), entropy_bits=rng.random((3, 6)) * 4,
+                              chosen_ids=top[-1], chosen_labels=[labels[i] for i in top[-1]],
+                              chosen_rank=rng.integers(0, 900, (3, 6)), layer_names=["embeddings", "layer 1", "layer 2"])
+    offsets = np.arange(8)
+
+    def figures():
+        return [plots.attention_heatmap(weights, labels, "t"), plots.looks_at(weights, labels, 4, "t"),
+                *(plots.lens_heatmap(layer_lens, labels, metric, "t", 1) for metric in plots.LENS_METRICS),
+                plots.rope_frequencies(np.array([1.0, 0.1]), "t"), plots.position_similarity(weights, "t"),
+                plots.rope_scores(offsets, offsets * 1.0, offsets * 0.5, 4, np.ones(4), "a", "t")]
+
+    fast = [json.loads(fig.to_json()) for fig in figures()]
+    monkeypatch.setattr(plots, "VALIDATE", True)
+    assert fast == [json.loads(fig.to_json()) for fig in figures()]
+
+
 def test_shipped_smollm2_numbers_equal_the_pack_config(settings):
     from transformers import AutoConfig
 

@@ -20,20 +20,29 @@ job must not wait for itself). Code that runs torch outside this thread (even a 
 a request thread) brings the slowdown back: route it here.
 
 One thread, but nobody waits for a whole generation (issue 11.5). A generation batch is a *long*
-job (`submit(..., long=True)`): between two decoding steps it calls `step_aside()`, which runs the
+job (`submit(..., long=True)`): between two decoding steps it calls `between_steps()`, which runs the
 short jobs queued behind it (a query to embed, a Sampling step) right there, then decoding goes
 on with its KV cache as it was. Before this, the batch ended its `generate` for them and started
 again, re-reading every row's prompt, and a query waited up to eight decoding steps. A short job
 run aside sees the thread as any job does (gradients on, outside inference mode). Long jobs never
 run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`).
+
+Cores are shared with the requests being served (issue 11.5). A team of as many OpenMP threads as
+cores is fastest on an idle machine, but when a request's thread (a tokenizer call, a handler
+building a figure, Gradio sending results) takes one of the cores, each parallel region waits at
+its barrier for the descheduled team thread: under the 30-session load test, decoding ran about
+1.5x slower with 2 threads than with 1 on 2 cores. So handlers run inside `serving()`, and while
+any does, torch jobs use one core fewer (`_fit_threads`, before every job and between a long
+job's steps). A visitor alone gets every core; a handler waiting for a torch job does not count.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,7 +65,10 @@ class _Job:
 _ready = threading.Condition()  # guards the queue and the thread
 _queue: deque[_Job] = deque()
 _thread: threading.Thread | None = None
-_aside = False  # `step_aside` is running jobs (read and written on the torch thread only)
+_aside = False  # `between_steps` is running jobs (read and written on the torch thread only)
+_serving = 0  # threads serving a request right now (`serving`), each using a core
+_local = threading.local()  # `.serving`: this thread is counted in `_serving`
+_cores = 0  # torch's own thread count, read once on the torch thread
 
 
 def device_and_dtype() -> tuple[str, torch.dtype]:
@@ -80,6 +92,7 @@ def _worker() -> None:
             while not _queue:
                 _ready.wait()
             job = _queue.popleft()
+        _fit_threads()
         _execute(job)
 
 
@@ -111,12 +124,16 @@ def submit(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: An
     return done
 
 
-def step_aside() -> None:
-    """Called by a long job between its steps, on the torch thread: run the short jobs waiting now.
-
-    Not from a job that itself runs aside, and never a long job (they wait for `long_jobs_waiting`)."""
+def between_steps(short_jobs: bool = True) -> None:
+    """Called by a long job between its steps, on the torch thread: fit the threads to the cores free
+    now, and run the short jobs waiting (unless `short_jobs` is false: a seeded run must not share
+    torch's random state). Not from a job that itself runs aside, and never a long job (they wait
+    for `long_jobs_waiting`)."""
     global _aside
     if not on_torch_thread() or _aside:
+        return
+    _fit_threads()
+    if not short_jobs:
         return
     with _ready:
         short = [job for job in _queue if not job.long]
@@ -136,6 +153,40 @@ def step_aside() -> None:
         _aside = False
 
 
+@contextmanager
+def serving() -> Iterator[None]:
+    """Around a request's own work on its thread: while it runs, torch jobs leave it a core."""
+    global _serving
+    if getattr(_local, "serving", False):  # nested: counted once
+        yield
+        return
+    with _ready:
+        _serving += 1
+    _local.serving = True
+    try:
+        yield
+    finally:
+        _local.serving = False
+        with _ready:
+            _serving -= 1
+
+
+def serving_now() -> int:
+    return _serving
+
+
+def _fit_threads() -> None:
+    """On the torch thread: every core while no request is being served, one fewer while one is."""
+    global _cores
+    import torch
+
+    if not _cores:
+        _cores = torch.get_num_threads()
+    want = max(1, _cores - 1) if _serving else _cores
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
+
+
 def long_jobs_waiting() -> bool:
     """A long job (another model's generation batch) waits: a running batch pauses to let it in."""
     with _ready:
@@ -143,8 +194,19 @@ def long_jobs_waiting() -> bool:
 
 
 def call(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> T:
-    """Run `fn` on the torch thread and wait for it; its exception is raised here."""
-    return submit(fn, *args, long=long, **kwargs).result()
+    """Run `fn` on the torch thread and wait for it; its exception is raised here. A serving thread
+    waiting here needs no core, so it is not counted meanwhile."""
+    global _serving
+    done = submit(fn, *args, long=long, **kwargs)
+    if not getattr(_local, "serving", False):
+        return done.result()
+    with _ready:
+        _serving -= 1
+    try:
+        return done.result()
+    finally:
+        with _ready:
+            _serving += 1
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

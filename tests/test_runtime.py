@@ -16,13 +16,13 @@ from playground import runtime
 
 
 def long_job(steps: int, log: list[str], started: threading.Event) -> int:
-    """Stands in for a generation batch: steps, with `step_aside` between them."""
+    """Stands in for a generation batch: steps, with `between_steps` between them."""
     started.set()
     with torch.inference_mode():  # as in a batch: the short jobs must not inherit it
         for i in range(steps):
             time.sleep(0.01)
             log.append(f"step {i}")
-            runtime.step_aside()
+            runtime.between_steps()
     return steps
 
 
@@ -93,3 +93,76 @@ def test_a_job_cancelled_while_waiting_never_runs():
     assert blocker.result(10) is True
     runtime.call(lambda: None)  # everything queued before it has run
     assert ran == []
+
+
+def test_torch_leaves_a_core_to_a_request_being_served():
+    cores = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
+    if cores < 2:
+        pytest.skip("one core: nothing to leave")
+    inside, release = threading.Event(), threading.Event()
+    seen: dict[str, int] = {}
+
+    def request() -> None:
+        with runtime.serving():
+            inside.set()
+            release.wait(10)
+
+    def waiting_request() -> None:
+        with runtime.serving():  # a handler whose work is a torch job: it needs no core while it waits
+            seen["while a handler waits for its own job"] = runtime.call(torch.get_num_threads)
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    assert inside.wait(10) and runtime.serving_now() == 1
+    seen["while a request is served"] = runtime.call(torch.get_num_threads)
+    release.set()
+    thread.join(10)
+    assert runtime.serving_now() == 0
+    seen["after"] = runtime.call(torch.get_num_threads)
+    waiter = threading.Thread(target=waiting_request)
+    waiter.start()
+    waiter.join(10)
+    assert seen == {"while a request is served": cores - 1, "after": cores,
+                    "while a handler waits for its own job": cores}
+
+
+def test_a_long_job_refits_its_threads_between_steps():
+    cores = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
+    if cores < 2:
+        pytest.skip("one core: nothing to leave")
+    counted = [threading.Event() for _ in range(3)]
+    proceed = [threading.Event() for _ in range(2)]
+    counts: list[int] = []
+
+    def stepping() -> None:
+        for i in range(3):
+            counts.append(torch.get_num_threads())
+            counted[i].set()
+            if i < 2:
+                proceed[i].wait(10)
+                runtime.between_steps()
+
+    running = runtime.submit(stepping, long=True)
+    assert counted[0].wait(10)
+    with runtime.serving():  # a request arrives between steps 0 and 1, and is done before step 2
+        proceed[0].set()
+        assert counted[1].wait(10)
+    proceed[1].set()
+    running.result(10)
+    assert counts == [cores, cores - 1, cores]
+
+
+def test_a_handler_counts_as_served_while_it_runs_and_a_stream_does_not():
+    from playground.ui.common import at_edge
+
+    @at_edge
+    def handler() -> int:
+        return runtime.serving_now()
+
+    @at_edge
+    def stream():
+        yield runtime.serving_now()
+
+    assert runtime.serving_now() == 0
+    assert handler() == 1 and list(stream()) == [0]
+    assert runtime.serving_now() == 0

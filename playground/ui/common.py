@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 import gradio as gr
 from gradio.blocks import Block
 
+from playground import runtime
 from playground.errors import PlaygroundError
 
 log = logging.getLogger("playground")
@@ -89,7 +90,8 @@ def at_edge(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with runtime.serving():  # torch leaves this request a core (a stream mostly waits: not counted)
+                return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - this is the edge
             translated = _translate(exc)
             if translated is exc:

@@ -234,3 +234,33 @@ def test_other_torch_work_runs_between_decoding_steps_without_pausing_the_batch(
     assert done["other"] < done["generation"] and ran_on.startswith(runtime.THREAD_NAME + "_")
     assert len(calls) == 1, f"the batch paused and started again {len(calls) - 1} times"
     assert [s.id for s in out.steps] == [s.id for s in alone.steps]
+
+
+def test_a_batch_about_to_end_finishes_before_a_newcomer_starts(settings, smol):
+    """Pausing makes every row re-read its prompt (several steps' time), so a batch with at most
+    `MIN_SEGMENT` steps left does not make room: the newcomer starts right after it ends."""
+    from playground.generation.hooks import MIN_SEGMENT
+
+    first = GenerationRequest(prompt="Once upon a time, in a land far away,", max_new_tokens=MIN_SEGMENT + 4)
+    late = GenerationRequest(messages=CHAT, max_new_tokens=6)
+    out: dict[str, object] = {}
+    late_started = threading.Event()
+
+    def run_late() -> None:
+        for update in generate_stream(late, settings):
+            if update.steps and "late_first_token" not in out:
+                out["late_first_token"] = time.monotonic()
+            out["late"] = update
+
+    late_thread = threading.Thread(target=run_late)
+    for update in generate_stream(first, settings):
+        if len(update.steps) == 1 and not late_started.is_set():  # the first batch is decoding
+            late_started.set()
+            late_thread.start()
+        out["first"] = update
+    first_done = time.monotonic()
+    late_thread.join(timeout=300)
+    a, b = out["first"], out["late"]
+    assert isinstance(a, GenerationUpdate) and isinstance(b, GenerationUpdate) and late_started.is_set()
+    assert len(a.steps) == MIN_SEGMENT + 4 and a.stats["batch_size"] == 1 and b.stats["batch_size"] == 1
+    assert out["late_first_token"] > first_done - 0.05  # it did not join: it started after the first ended

@@ -53,7 +53,10 @@ class Row(Protocol):
     def finish(self) -> None: ...
 
 TOP_K_SHOWN = 5
-MIN_SEGMENT = 8  # steps a batch decodes before it makes room for a request that arrived meanwhile
+# A batch makes room for a request that arrived meanwhile after decoding this many steps, and only if
+# it would otherwise go on for more than this many: pausing makes every row re-read its prompt and
+# tokens (for a few rows on a CPU, as long as several steps), so a batch about to end finishes first.
+MIN_SEGMENT = 8
 
 
 def token_text(view: Any, token_id: int) -> str:
@@ -97,12 +100,14 @@ def batch_kwargs(loaded: models.LoadedModel, rows: Sequence[Row]) -> dict[str, A
 
 
 def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
-               make_room: Callable[[], bool], step_aside: bool = True) -> tuple[Any, Any]:
+               make_room: Callable[[], bool], short_jobs: bool = True) -> tuple[Any, Any]:
     """(logits processor, stopping criterion) for one batch; classes built lazily (torch).
 
-    `make_room()` true (someone is waiting to join) ends the whole batch after `MIN_SEGMENT` steps
-    without ending its rows: they continue, with the newcomer, in the next batch. `step_aside`: after
-    each step the short torch jobs waiting behind the batch run (`runtime.step_aside`)."""
+    `make_room()` true (someone is waiting to join) ends the whole batch after `MIN_SEGMENT` steps,
+    unless it has at most that many left, without ending its rows: they continue, with the newcomer,
+    in the next batch. After each step the
+    runtime fits its threads to the free cores and, if `short_jobs`, runs the short torch jobs waiting
+    behind the batch (`runtime.between_steps`)."""
     import torch
     transformers = lazy.transformers()
     LogitsProcessor: Any = transformers.LogitsProcessor  # noqa: N806 - the library's names
@@ -161,6 +166,10 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
 
     recorder = RowProcessors()
 
+    def steps_left() -> int:
+        """The most steps any running row may still take (its own `max_new_tokens`)."""
+        return max((row.max_new - row.count for row in rows if not row.ended), default=0)
+
     class RowSteps(StoppingCriteria):  # type: ignore[misc]
         steps = 0
 
@@ -187,10 +196,10 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
             for row in rows:  # Stop pressed (or the reader left) while this step ran
                 if not row.ended and row.cancelled():
                     row.finish()
-            if step_aside and not all(row.ended for row in rows):
-                runtime.step_aside()  # a query to embed waits one step, not the whole batch
-            if self.steps >= MIN_SEGMENT and make_room():  # every row pauses here and goes on in the next batch
-                return torch.ones(len(rows), dtype=torch.bool, device=input_ids.device)
+            if not all(row.ended for row in rows):
+                runtime.between_steps(short_jobs)  # a query to embed waits one step, not the whole batch
+            if self.steps >= MIN_SEGMENT and steps_left() > MIN_SEGMENT and make_room():
+                return torch.ones(len(rows), dtype=torch.bool, device=input_ids.device)  # all pause, go on in the next batch
             return torch.tensor([row.ended for row in rows], dtype=torch.bool, device=input_ids.device)
 
     return recorder, RowSteps()

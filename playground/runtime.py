@@ -33,7 +33,8 @@ building a figure, Gradio sending results) takes one of the cores, each parallel
 its barrier for the descheduled team thread: under the 30-session load test, decoding ran about
 1.5x slower with 2 threads than with 1 on 2 cores. So handlers run inside `serving()`, and while
 any does, torch jobs use one core fewer (`_fit_threads`, before every job and between a long
-job's steps). A visitor alone gets every core; a handler waiting for a torch job does not count.
+job's steps). A visitor alone gets every core. A handler that waits (for its torch job, the next
+token of its generation, a remote server) is not counted meanwhile (`waiting`).
 """
 
 from __future__ import annotations
@@ -171,6 +172,25 @@ def serving() -> Iterator[None]:
             _serving -= 1
 
 
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Around a wait that needs no core (a torch job, a generation's next token, a remote server's
+    answer): a serving thread is not counted meanwhile. Left on the thread that entered it."""
+    global _serving
+    counted = getattr(_local, "serving", False)
+    if counted:
+        with _ready:
+            _serving -= 1
+        _local.serving = False
+    try:
+        yield
+    finally:
+        if counted:
+            with _ready:
+                _serving += 1
+            _local.serving = True
+
+
 def serving_now() -> int:
     return _serving
 
@@ -194,19 +214,10 @@ def long_jobs_waiting() -> bool:
 
 
 def call(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> T:
-    """Run `fn` on the torch thread and wait for it; its exception is raised here. A serving thread
-    waiting here needs no core, so it is not counted meanwhile."""
-    global _serving
+    """Run `fn` on the torch thread and wait for it; its exception is raised here."""
     done = submit(fn, *args, long=long, **kwargs)
-    if not getattr(_local, "serving", False):
+    with waiting():
         return done.result()
-    with _ready:
-        _serving -= 1
-    try:
-        return done.result()
-    finally:
-        with _ready:
-            _serving += 1
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -349,3 +349,23 @@ def test_the_tabs_turn_form_maps_every_box_to_its_option():
     assert replace(form, seed="", drop_oldest=False).options().seed is None
     config = form.config()  # the local model takes no URL or key, whatever the hidden boxes hold
     assert config.kind is BackendKind.LOCAL and config.base_url is None and config.api_key is None
+
+
+def test_a_handler_waiting_for_a_server_leaves_torch_every_core(fake, settings, monkeypatch):
+    """While a chat call waits for the server, its thread is not counted as serving (see
+    `runtime.waiting`): local generation keeps every core."""
+    from playground import runtime
+
+    seen: list[int] = []
+
+    class Observed(list):  # the server's record of a request, taken while the client waits for it
+        def append(self, item: dict) -> None:
+            seen.append(runtime.serving_now())
+            super().append(item)
+
+    monkeypatch.setattr(fake, "requests", Observed())
+    with runtime.serving():
+        assert runtime.serving_now() == 1
+        reply = turn(fake, settings, [], "Hello").reply
+        assert runtime.serving_now() == 1
+    assert reply == "You said: Hello" and seen == [0]

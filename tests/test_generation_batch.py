@@ -264,3 +264,23 @@ def test_a_batch_about_to_end_finishes_before_a_newcomer_starts(settings, smol):
     assert isinstance(a, GenerationUpdate) and isinstance(b, GenerationUpdate) and late_started.is_set()
     assert len(a.steps) == MIN_SEGMENT + 4 and a.stats["batch_size"] == 1 and b.stats["batch_size"] == 1
     assert out["late_first_token"] > first_done - 0.05  # it did not join: it started after the first ended
+
+
+def test_a_handler_reading_its_generation_leaves_torch_every_core(settings, smol):
+    """A plain handler (the /chat API) waits for its tokens: it is not counted as serving meanwhile,
+    so the batch decodes with every core, as for a visitor alone."""
+    cores = runtime.call(torch_threads)
+    seen: list[int] = []
+    hook = smol.model.register_forward_pre_hook(lambda *_: seen.append(torch_threads()))
+    try:
+        with runtime.serving():
+            update = last(GenerationRequest(prompt="Once upon a time", max_new_tokens=6), settings)
+    finally:
+        hook.remove()
+    assert len(update.steps) == 6 and seen and set(seen) == {cores}
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from playground import runtime
 from playground.chat.conversation import Message
 from playground.chat.errors import BackendError
 from playground.errors import InvalidInput, UnknownName
@@ -134,7 +135,8 @@ def stream_remote(config: BackendConfig, connection: Connection, messages: list[
     client = openai_client(connection, settings, timeout=settings.chat_timeout_s, max_retries=1)
     kwargs = request_kwargs(config, messages, params)
     try:
-        with translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
+        # runtime.waiting: the server does the work; this thread needs no core meanwhile
+        with runtime.waiting(), translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
             try:
                 stream = client.chat.completions.create(**kwargs)
             except openai.BadRequestError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from playground import runtime
 from playground.errors import InvalidInput, PlaygroundError, UnknownName
 from playground.remote.client import openai_client
 from playground.remote.connection import Connection, resolve_connection
@@ -159,7 +160,8 @@ class ApiEncoder:
         with hold as reservation:
             client = openai_client(self.connection, self.settings, max_retries=MAX_RETRIES)
             try:
-                response = client.embeddings.create(**kwargs)
+                with runtime.waiting():  # the server does the work; this thread needs no core meanwhile
+                    response = client.embeddings.create(**kwargs)
             except openai.APIError as exc:
                 raise self._error(exc) from None
             finally:

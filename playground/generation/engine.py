@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from playground import runtime
 from playground.errors import ModelLoadError, PlaygroundError
 from playground.generation import batch, models
 from playground.generation.catalogue import ModelSpec
@@ -82,7 +83,8 @@ def _stream(request: GenerationRequest, prepared: Prepared, settings: Settings,
         waited = 0.0
         while not finished:
             try:
-                items = [row.out.get(timeout=POLL_S)]
+                with runtime.waiting():
+                    items = [row.out.get(timeout=POLL_S)]
             except queue.Empty:  # a failed batch puts its error on every row's queue: no token here means busy
                 waited += POLL_S if row.started else 0.0  # time queued behind other torch work is not a stall
                 if waited > STALL_S:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from playground import runtime
 from playground.chat import conversation, usage
 from playground.chat.backends import BackendConfig, BackendKind, resolve_connection
 from playground.chat.turn import MAX_REMOTE_TOKENS
@@ -197,7 +198,9 @@ def generate_remote(request: GenerationRequest, config: BackendConfig, settings:
     client = openai_client(connection, settings, timeout=settings.chat_timeout_s, max_retries=1)
     # The reservation is held from before the first yield to the end: any way out (an error, the
     # reader closing this generator) gives it back unless the call was settled.
-    with hold as reservation, translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
+    # runtime.waiting: the server does the work; this thread needs no core meanwhile
+    with hold as reservation, runtime.waiting(), \
+            translating(connection, config.model, settings.chat_timeout_s, BROKEN_HINT) as state:
         try:
             if probe:
                 run.prompt = _probe_prompt(client, kwargs, run, tokens, prompt_count)

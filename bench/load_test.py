@@ -128,6 +128,7 @@ def run_once(args: argparse.Namespace, url: str, run: int) -> tuple[dict[str, li
 
     latencies: dict[str, list[float]] = defaultdict(list)
     decoding: list[float] = []
+    queued: list[float] = []
     busy: dict[str, int] = defaultdict(int)
     errors: dict[str, list[str]] = defaultdict(list)
     lock = threading.Lock()
@@ -154,6 +155,7 @@ def run_once(args: argparse.Namespace, url: str, run: int) -> tuple[dict[str, li
                     latencies[endpoint].append(time.perf_counter() - start)
                     if endpoint == "/generate" and result["stats"]["total_s"] is not None:
                         decoding.append(result["stats"]["total_s"])  # from its batch's start to its last token
+                        queued.append(result["stats"]["queued_s"])  # before that, waiting for the model
             except Exception as exc:  # noqa: BLE001 - every failure is counted and classified
                 message = str(exc)
                 with lock:
@@ -179,8 +181,9 @@ def run_once(args: argparse.Namespace, url: str, run: int) -> tuple[dict[str, li
         print(f"{endpoint:<16} {len(lat):>6} {busy[endpoint]:>5} {len(errors[endpoint]):>6} "
               f"{percentile(lat, 50) * 1000:>8.0f} {percentile(lat, 95) * 1000:>8.0f}")
     if decoding:
-        print(f"/generate decoding (its batch's start to its last token): p50 {percentile(decoding, 50) * 1000:.0f} ms, "
-              f"p95 {percentile(decoding, 95) * 1000:.0f} ms; the rest of its latency is waiting and serving")
+        print(f"/generate: waiting for the model p50 {percentile(queued, 50) * 1000:.0f} ms, p95 "
+              f"{percentile(queued, 95) * 1000:.0f} ms; decoding (its first batch's start to its last token) p50 "
+              f"{percentile(decoding, 50) * 1000:.0f} ms, p95 {percentile(decoding, 95) * 1000:.0f} ms; the rest is serving")
     print(f"total {total} requests ({total / elapsed:.1f}/s), {sum(busy.values())} busy answers, {n_errors} errors",
           flush=True)
     for endpoint, messages in errors.items():

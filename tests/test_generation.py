@@ -7,6 +7,7 @@ import io
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -306,3 +307,25 @@ def test_the_stats_line_names_shared_decoding_steps_only_when_others_shared_them
             "dtype": "float16", "model_memory_mb": 5}
     assert "visitors sharing" not in stats_line({**base, "batch_size": 1})
     assert "**3** visitors sharing the decoding steps" in stats_line({**base, "batch_size": 3})
+
+
+def test_the_stats_line_says_how_long_the_model_was_busy_with_others_only_when_it_was():
+    from playground.ui.generation import stats_line
+
+    base = {"prompt_tokens": 5, "new_tokens": 3, "ttft_s": 0.1, "tokens_per_s": 20.0, "device": "cpu",
+            "dtype": "float32", "model_memory_mb": 538.0}
+    assert "waiting" not in stats_line({**base, "queued_s": 0.01}) and "waiting" not in stats_line(base)
+    assert "**1.25** s waiting for the model" in stats_line({**base, "queued_s": 1.25})
+
+
+@pytest.mark.slow
+def test_a_generation_reports_the_time_it_waited_for_the_model(settings):
+    loaded = current_model(settings)
+    with loaded.lock:  # the model is busy (as with another visitor's batch) for a moment
+        done: dict[str, object] = {}
+        request = GenerationRequest(prompt="Hi", max_new_tokens=2)
+        thread = threading.Thread(target=lambda: done.update(out=last(request, settings)))
+        thread.start()
+        time.sleep(0.5)
+    thread.join(60)
+    assert 0.4 < done["out"].stats["queued_s"] < 30 and done["out"].stats["ttft_s"] < done["out"].stats["queued_s"]

@@ -78,6 +78,7 @@ class Row:
     prepared: Prepared
     cancelled: Callable[[], bool]  # Stop pressed or the reader left
     out: queue.Queue[tuple[Any, ...]] = field(default_factory=queue.Queue)
+    queued: float = field(default_factory=time.perf_counter)  # when it asked for the model
     started: float = 0.0  # when its first batch began decoding (time queued before is not decoding)
     batch_size: int = 0  # the most visitors it shared decoding steps with (itself included)
     generated: list[int] = field(default_factory=list)

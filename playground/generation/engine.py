@@ -154,6 +154,7 @@ def _stats(loaded: models.LoadedModel, prepared: Prepared, row: batch.Row, n: in
     return {
         "prompt_tokens": len(prepared.ids), "new_tokens": n, "ttft_s": ttft, "tokens_per_s": rate,
         "total_s": (last_at - started) if last_at and started else None,
+        "queued_s": (started - row.queued) if started else None,  # waiting for other visitors' generations
         "device": loaded.device, "dtype": loaded.dtype, "model_memory_mb": round(loaded.memory_mb, 1),
         "context_length": prepared.context_length, "max_new_tokens": prepared.max_new_tokens,
         "model": loaded.spec.id, "batch_size": row.batch_size,

@@ -48,7 +48,7 @@ class GenerationUpdate:
     prompt_ids: list[int]
     finished: bool
     stop_reason: str | None  # "eos", "max_new_tokens", "stopped", or None while running
-    stats: dict[str, Any]  # prompt_tokens, new_tokens, ttft_s, tokens_per_s, total_s, device, dtype, model_memory_mb
+    stats: dict[str, Any]  # prompt_tokens, new_tokens, queued_s, ttft_s, tokens_per_s, total_s, device, dtype, model_memory_mb
     notes: list[str] = field(default_factory=list)  # e.g. "max_new_tokens clamped to 512 (server cap)"
 
 

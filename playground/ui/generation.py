@@ -84,6 +84,8 @@ def stats_line(stats: dict[str, Any]) -> str:
     rate = stats.get("tokens_per_s")
     return stats_markdown([
         ("prompt tokens", stats.get("prompt_tokens")), ("new tokens", stats.get("new_tokens")),
+        # Said only when the model was busy with other visitors' generations (a fraction of a second is not news).
+        *([("s waiting for the model", f"{waited:.2f}")] if (waited := stats.get("queued_s") or 0.0) >= 0.1 else []),
         ("time to first token", secs(stats.get("ttft_s"))),
         ("tokens/s", None if rate is None else f"{rate:.1f}"),
         *([("server", stats["device"])] if stats.get("backend") else [

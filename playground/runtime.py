@@ -33,13 +33,17 @@ building a figure, Gradio sending results) takes one of the cores, each parallel
 its barrier for the descheduled team thread: under the 30-session load test, decoding ran about
 1.5x slower with 2 threads than with 1 on 2 cores. So handlers run inside `serving()`, and while
 any does, torch jobs use one core fewer (`_fit_threads`, before every job and between a long
-job's steps). A visitor alone gets every core. A handler that waits (for its torch job, the next
-token of its generation, a remote server) is not counted meanwhile (`waiting`).
+job's steps). A handler takes milliseconds, less than one decoding step, so the switch, made at
+step boundaries, would come too late for the request that triggered it: the team stays smaller for
+`RECENT_S` after a request, since under a room's load the next one is then on its way. A visitor
+alone gets every core. A handler that waits (for its torch job, the next token of its generation,
+a remote server) is not counted meanwhile (`waiting`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -68,6 +72,8 @@ _queue: deque[_Job] = deque()
 _thread: threading.Thread | None = None
 _aside = False  # `between_steps` is running jobs (read and written on the torch thread only)
 _serving = 0  # threads serving a request right now (`serving`), each using a core
+_served_at = -1e9  # when a request was last served (time.monotonic())
+RECENT_S = 0.5  # a request served this recently predicts the next one
 _local = threading.local()  # `.serving`: this thread is counted in `_serving`
 _cores = 0  # torch's own thread count, read once on the torch thread
 
@@ -156,8 +162,9 @@ def between_steps(short_jobs: bool = True) -> None:
 
 @contextmanager
 def serving() -> Iterator[None]:
-    """Around a request's own work on its thread: while it runs, torch jobs leave it a core."""
-    global _serving
+    """Around a request's own work on its thread: while it runs, and for `RECENT_S` after, torch
+    jobs leave a core to the requests being served."""
+    global _serving, _served_at
     if getattr(_local, "serving", False):  # nested: counted once
         yield
         return
@@ -170,6 +177,7 @@ def serving() -> Iterator[None]:
         _local.serving = False
         with _ready:
             _serving -= 1
+            _served_at = time.monotonic()
 
 
 @contextmanager
@@ -196,13 +204,15 @@ def serving_now() -> int:
 
 
 def _fit_threads() -> None:
-    """On the torch thread: every core while no request is being served, one fewer while one is."""
+    """On the torch thread: every core while no request is being served, one fewer while one is
+    (or was, a moment ago)."""
     global _cores
     import torch
 
     if not _cores:
         _cores = torch.get_num_threads()
-    want = max(1, _cores - 1) if _serving else _cores
+    busy = _serving or time.monotonic() - _served_at < RECENT_S
+    want = max(1, _cores - 1) if busy else _cores
     if torch.get_num_threads() != want:
         torch.set_num_threads(want)
 

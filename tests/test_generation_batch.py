@@ -266,9 +266,10 @@ def test_a_batch_about_to_end_finishes_before_a_newcomer_starts(settings, smol):
     assert out["late_first_token"] > first_done - 0.05  # it did not join: it started after the first ended
 
 
-def test_a_handler_reading_its_generation_leaves_torch_every_core(settings, smol):
+def test_a_handler_reading_its_generation_leaves_torch_every_core(settings, smol, monkeypatch):
     """A plain handler (the /chat API) waits for its tokens: it is not counted as serving meanwhile,
     so the batch decodes with every core, as for a visitor alone."""
+    monkeypatch.setattr(runtime, "RECENT_S", 0.0)  # only the request itself counts here, not the moment after
     cores = runtime.call(torch_threads)
     seen: list[int] = []
     hook = smol.model.register_forward_pre_hook(lambda *_: seen.append(torch_threads()))

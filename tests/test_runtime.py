@@ -95,10 +95,17 @@ def test_a_job_cancelled_while_waiting_never_runs():
     assert ran == []
 
 
-def test_torch_leaves_a_core_to_a_request_being_served():
-    cores = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
-    if cores < 2:
+@pytest.fixture
+def cores(monkeypatch: pytest.MonkeyPatch) -> int:
+    """torch's thread count with nothing served; the moment after a request is not kept (RECENT_S 0)."""
+    monkeypatch.setattr(runtime, "RECENT_S", 0.0)
+    count = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
+    if count < 2:
         pytest.skip("one core: nothing to leave")
+    return count
+
+
+def test_torch_leaves_a_core_to_a_request_being_served(cores):
     inside, release = threading.Event(), threading.Event()
     seen: dict[str, int] = {}
 
@@ -126,10 +133,16 @@ def test_torch_leaves_a_core_to_a_request_being_served():
                     "while a handler waits for its own job": cores}
 
 
-def test_a_long_job_refits_its_threads_between_steps():
-    cores = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
-    if cores < 2:
-        pytest.skip("one core: nothing to leave")
+def test_the_moment_after_a_request_is_kept_for_the_next(cores, monkeypatch):
+    monkeypatch.setattr(runtime, "RECENT_S", 0.5)
+    with runtime.serving():
+        pass
+    assert runtime.call(torch.get_num_threads) == cores - 1  # another request is probably on its way
+    time.sleep(0.6)
+    assert runtime.call(torch.get_num_threads) == cores
+
+
+def test_a_long_job_refits_its_threads_between_steps(cores):
     counted = [threading.Event() for _ in range(3)]
     proceed = [threading.Event() for _ in range(2)]
     counts: list[int] = []

@@ -53,6 +53,8 @@ How large language models see text: tokens, ids, probabilities and vectors, on y
 def build_demo(settings: Settings) -> gr.Blocks:
     import gradio as gr
 
+    from playground.ui.queues import calm_polling
+
     demo = gr.Blocks(title="LLM Tokens & Embeddings Playground")
     with demo:
         gr.Markdown(HEADER, elem_id="header")
@@ -68,6 +70,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
                     shared["tab"] = tab  # the tab being built, for tabs that react to being opened
                     shared[spec.ui] = import_module(spec.ui).build_tab(settings, shared)
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=4)
+    calm_polling(demo)
     return demo
 
 

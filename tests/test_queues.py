@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app import build_demo
-from playground.ui.queues import queue, widths
+from playground.ui.queues import POLL_S, queue, widths
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +52,12 @@ def test_word_lookups_never_wait_behind_sentence_encoders(groups):
 def test_an_unknown_queue_lists_the_known_ones(settings):
     with pytest.raises(KeyError, match="tokenizers"):
         queue("tokeniser", settings)
+
+
+def test_the_built_app_polls_its_queue_calmly(settings):
+    """The attribute `calm_polling` sets is gradio's own: a fresh queue has it (1 ms on Linux by
+    default), so a gradio that renamed it fails here instead of polling every millisecond again."""
+    import gradio as gr
+
+    default = gr.Blocks().queue()._queue.sleep_when_free
+    assert build_demo(settings)._queue.sleep_when_free == max(default, POLL_S) > 0.001

@@ -1,4 +1,4 @@
-"""Every shared queue of the app and its width, stated once.
+"""Every shared queue of the app and its width, stated once; and how often Gradio polls for events.
 
 Gradio gives all events with the same `concurrency_id` one queue, and that queue's width is the
 *smallest* `concurrency_limit` among them (an event without one counts as the default, 4). Written
@@ -13,9 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
+
 from playground.settings import Settings
 
 REMOTE_AT_ONCE = 8  # calls to remote servers at once: they wait on the network, not on this machine
+
+# How often Gradio's queue looks for new events while it has none to start. Its default on Linux is
+# every millisecond, and each look takes the GIL, which the torch thread needs between two operators:
+# a launched app generated at 0.87-0.90x plain `model.generate`; at 10 ms, 0.96-0.99x
+# (`bench/generation_speed.py`, A/B in alternation). An event now starts up to 10 ms later.
+POLL_S = 0.01
 
 
 def widths(settings: Settings) -> dict[str, int]:
@@ -48,3 +56,13 @@ def queue(name: str, settings: Settings) -> dict[str, Any]:
     if name not in known:
         raise KeyError(f"unknown queue {name!r}; known: {', '.join(sorted(known))}")
     return {"concurrency_id": name, "concurrency_limit": known[name]}
+
+
+def calm_polling(demo: gr.Blocks) -> None:
+    """Let Gradio's queue look for new events every `POLL_S` instead of every millisecond.
+
+    `sleep_when_free` is the queue's own attribute (not a launch option); gradio is pinned, and
+    `tests/test_queues.py` fails if a new version drops the attribute this sets.
+    """
+    queue_ = demo._queue
+    queue_.sleep_when_free = max(queue_.sleep_when_free, POLL_S)  # Gradio already polls slower on Windows

@@ -21,23 +21,28 @@ a request thread) brings the slowdown back: route it here.
 
 One thread, but nobody waits for a whole generation (issue 11.5). A generation batch is a *long*
 job (`submit(..., long=True)`): between two decoding steps it calls `between_steps()`, which runs the
-short jobs queued behind it (a query to embed, a Sampling step) right there, then decoding goes
+short jobs queued behind it (a query to embed, work on another model) right there, then decoding goes
 on with its KV cache as it was. Before this, the batch ended its `generate` for them and started
 again, re-reading every row's prompt, and a query waited up to eight decoding steps. A short job
 run aside sees the thread as any job does (gradients on, outside inference mode). Long jobs never
-run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`).
+run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`). Work on
+the batch's own model (a Sampling step, the Inside view) waits for the batch: it holds the model's
+lock (`generation.models.LoadedModel.turn`).
 
 Cores are shared with the requests being served (issue 11.5). A team of as many OpenMP threads as
 cores is fastest on an idle machine, but when a request's thread (a tokenizer call, a handler
 building a figure, Gradio sending results) takes one of the cores, each parallel region waits at
 its barrier for the descheduled team thread: under the 30-session load test, decoding ran about
 1.5x slower with 2 threads than with 1 on 2 cores. So handlers run inside `serving()`, and while
-any does, torch jobs use one core fewer (`_fit_threads`, before every job and between a long
-job's steps). A handler takes milliseconds, less than one decoding step, so the switch, made at
-step boundaries, would come too late for the request that triggered it: the team stays smaller for
-`RECENT_S` after a request, since under a room's load the next one is then on its way. A visitor
-alone gets every core. A handler that waits (for its torch job, the next token of its generation,
-a remote server) is not counted meanwhile (`waiting`).
+any does, the decoding steps of a generation batch use one core fewer (`between_steps` fits the
+team to the free cores). A handler takes milliseconds, less than one decoding step, so the switch,
+made at step boundaries, would come too late for the request that triggered it: the team stays
+smaller for `RECENT_S` after a request, since under a room's load the next one is then on its way.
+A visitor alone gets every core. A handler that waits (for its torch job, the next token of its
+generation, a remote server) is not counted meanwhile (`waiting`). Everything else starts with
+every core: a job, a batch's prompt pass, the short jobs run between steps and every step of a
+seeded run, so their numbers do not depend on how busy the server is (a reduction split over
+fewer threads rounds differently, and a seed must repeat its draws).
 """
 
 from __future__ import annotations
@@ -71,10 +76,19 @@ _ready = threading.Condition()  # guards the queue and the thread
 _queue: deque[_Job] = deque()
 _thread: threading.Thread | None = None
 _aside = False  # `between_steps` is running jobs (read and written on the torch thread only)
-_serving = 0  # threads serving a request right now (`serving`), each using a core
+_serving = 0  # requests being served right now (`serving`) and not waiting, each using a core
 _served_at = -1e9  # when a request was last served (time.monotonic())
 RECENT_S = 0.5  # a request served this recently predicts the next one
-_local = threading.local()  # `.serving`: this thread is counted in `_serving`
+_local = threading.local()  # `.visit`: the request this thread is serving
+
+
+@dataclass(eq=False)
+class _Visit:
+    """One request being served. A wait holds on to it, not to its thread: a generator can be
+    resumed, or closed, on another thread, and after its request has ended."""
+
+    counted: bool = True  # in `_serving` now
+    ended: bool = False
 _cores = 0  # torch's own thread count, read once on the torch thread
 
 
@@ -99,7 +113,7 @@ def _worker() -> None:
             while not _queue:
                 _ready.wait()
             job = _queue.popleft()
-        _fit_threads()
+        _use_cores(share=False)
         _execute(job)
 
 
@@ -115,7 +129,7 @@ def _execute(job: _Job) -> None:
 def submit(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> Future[T]:
     """Run `fn(*args, **kwargs)` on the torch thread; the Future holds its result or exception.
 
-    `long`: a job that runs in steps and calls `step_aside()` between them (a generation batch)."""
+    `long`: a job that runs in steps and calls `between_steps()` between them (a generation batch)."""
     global _thread
     done: Future[T] = Future()
     job = _Job(lambda: fn(*args, **kwargs), done, long)
@@ -132,86 +146,90 @@ def submit(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: An
 
 
 def between_steps(short_jobs: bool = True) -> None:
-    """Called by a long job between its steps, on the torch thread: fit the threads to the cores free
-    now, and run the short jobs waiting (unless `short_jobs` is false: a seeded run must not share
-    torch's random state). Not from a job that itself runs aside, and never a long job (they wait
-    for `long_jobs_waiting`)."""
+    """Called by a long job between its steps, on the torch thread: run the short jobs waiting, then
+    fit the threads to the cores free now for the next step. A seeded run passes `short_jobs` false:
+    it shares neither torch's random state nor its thread count, so its draws repeat. Not from a job
+    that itself runs aside, and never a long job (they wait for `long_jobs_waiting`)."""
     global _aside
-    if not on_torch_thread() or _aside:
-        return
-    _fit_threads()
-    if not short_jobs:
+    if not on_torch_thread() or _aside or not short_jobs:
         return
     with _ready:
         short = [job for job in _queue if not job.long]
         for job in short:
             _queue.remove(job)
-    if not short:
-        return
-    import torch
+    if short:
+        import torch
 
-    _aside = True
-    try:
-        # As on a free thread: the long job may be inside `inference_mode` and `no_grad` (generate is).
-        with torch.inference_mode(False), torch.enable_grad():
-            for job in short:
-                _execute(job)
-    finally:
-        _aside = False
+        _use_cores(share=False)
+        _aside = True
+        try:
+            # As on a free thread: the long job may be inside `inference_mode` and `no_grad` (generate is).
+            with torch.inference_mode(False), torch.enable_grad():
+                for job in short:
+                    _execute(job)
+        finally:
+            _aside = False
+    _use_cores(share=True)
 
 
 @contextmanager
 def serving() -> Iterator[None]:
-    """Around a request's own work on its thread: while it runs, and for `RECENT_S` after, torch
-    jobs leave a core to the requests being served."""
+    """Around a request's own work on its thread (entered and left there): while it runs, and for
+    `RECENT_S` after, a batch's decoding steps leave a core to the requests being served."""
     global _serving, _served_at
-    if getattr(_local, "serving", False):  # nested: counted once
+    if getattr(_local, "visit", None) is not None:  # nested: counted once
         yield
         return
+    visit = _Visit()
     with _ready:
         _serving += 1
-    _local.serving = True
+    _local.visit = visit
     try:
         yield
     finally:
-        _local.serving = False
+        _local.visit = None
         with _ready:
-            _serving -= 1
+            if visit.counted:
+                _serving -= 1
+            visit.counted, visit.ended = False, True
             _served_at = time.monotonic()
 
 
 @contextmanager
 def waiting() -> Iterator[None]:
     """Around a wait that needs no core (a torch job, a generation's next token, a remote server's
-    answer): a serving thread is not counted meanwhile. Left on the thread that entered it."""
+    answer): the request this thread serves is not counted meanwhile. It is counted again when the
+    wait ends, unless it ended first (a stream closed later, on any thread, changes nothing)."""
     global _serving
-    counted = getattr(_local, "serving", False)
-    if counted:
-        with _ready:
+    visit: _Visit | None = getattr(_local, "visit", None)
+    with _ready:
+        paused = visit is not None and visit.counted
+        if visit is not None and paused:
+            visit.counted = False
             _serving -= 1
-        _local.serving = False
     try:
         yield
     finally:
-        if counted:
+        if visit is not None and paused:
             with _ready:
-                _serving += 1
-            _local.serving = True
+                if not visit.ended:
+                    visit.counted = True
+                    _serving += 1
 
 
 def serving_now() -> int:
     return _serving
 
 
-def _fit_threads() -> None:
-    """On the torch thread: every core while no request is being served, one fewer while one is
+def _use_cores(share: bool) -> None:
+    """On the torch thread: every core, or, if `share`, one fewer while a request is being served
     (or was, a moment ago)."""
     global _cores
     import torch
 
     if not _cores:
         _cores = torch.get_num_threads()
-    busy = _serving or time.monotonic() - _served_at < RECENT_S
+    busy = share and (_serving > 0 or time.monotonic() - _served_at < RECENT_S)
     want = max(1, _cores - 1) if busy else _cores
     if torch.get_num_threads() != want:
         torch.set_num_threads(want)
@@ -225,9 +243,8 @@ def long_jobs_waiting() -> bool:
 
 def call(fn: Callable[..., T], /, *args: Any, long: bool = False, **kwargs: Any) -> T:
     """Run `fn` on the torch thread and wait for it; its exception is raised here."""
-    done = submit(fn, *args, long=long, **kwargs)
-    with waiting():
-        return done.result()
+    with waiting():  # before it is queued: the job must not see this request as one being served
+        return submit(fn, *args, long=long, **kwargs).result()
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -61,7 +61,9 @@ def test_a_failing_short_job_fails_alone():
 
     with pytest.raises(ValueError, match="boom"):
         runtime.call(broken)
+    failed_at = len(log)
     assert running.result(10) == 40 and len(log) == 40
+    assert failed_at < 40, "the failing job waited for the long one to end"
 
 
 def test_a_long_job_waits_its_turn_and_is_announced():
@@ -69,10 +71,10 @@ def test_a_long_job_waits_its_turn_and_is_announced():
     first, second = threading.Event(), threading.Event()
     running = runtime.submit(long_job, 30, log, first, long=True)
     assert first.wait(10)
-    waiting = runtime.submit(long_job, 3, [], second, long=True)
+    waiting = runtime.submit(lambda: (second.set(), len(log))[1], long=True)
     assert runtime.long_jobs_waiting()
     assert running.result(10) == 30
-    assert waiting.result(10) == 3
+    assert waiting.result(10) == 30, "the second long job ran between the first one's steps"
     assert not runtime.long_jobs_waiting()
 
 
@@ -99,47 +101,77 @@ def test_a_job_cancelled_while_waiting_never_runs():
 def cores(monkeypatch: pytest.MonkeyPatch) -> int:
     """torch's thread count with nothing served; the moment after a request is not kept (RECENT_S 0)."""
     monkeypatch.setattr(runtime, "RECENT_S", 0.0)
-    count = runtime.call(lambda: (runtime._fit_threads(), torch.get_num_threads())[1])
+    count = runtime.call(torch.get_num_threads)
     if count < 2:
         pytest.skip("one core: nothing to leave")
     return count
 
 
-def test_torch_leaves_a_core_to_a_request_being_served(cores):
+def step_threads(short_jobs: bool = True) -> int:
+    """A batch's next decoding step: the threads it would run with."""
+    runtime.between_steps(short_jobs)
+    return torch.get_num_threads()
+
+
+def test_a_batchs_steps_leave_a_core_to_a_request_being_served(cores):
     inside, release = threading.Event(), threading.Event()
-    seen: dict[str, int] = {}
 
     def request() -> None:
         with runtime.serving():
             inside.set()
             release.wait(10)
 
-    def waiting_request() -> None:
-        with runtime.serving():  # a handler whose work is a torch job: it needs no core while it waits
-            seen["while a handler waits for its own job"] = runtime.call(torch.get_num_threads)
-
     thread = threading.Thread(target=request)
     thread.start()
     assert inside.wait(10) and runtime.serving_now() == 1
-    seen["while a request is served"] = runtime.call(torch.get_num_threads)
+    seen = {"a step": runtime.call(step_threads, long=True),
+            "a seeded run's step": runtime.call(step_threads, False, long=True),
+            "any other job": runtime.call(torch.get_num_threads)}
     release.set()
     thread.join(10)
     assert runtime.serving_now() == 0
-    seen["after"] = runtime.call(torch.get_num_threads)
-    waiter = threading.Thread(target=waiting_request)
-    waiter.start()
-    waiter.join(10)
-    assert seen == {"while a request is served": cores - 1, "after": cores,
-                    "while a handler waits for its own job": cores}
+    seen["a step once it is served"] = runtime.call(step_threads, long=True)
+    assert seen == {"a step": cores - 1, "a seeded run's step": cores, "any other job": cores,
+                    "a step once it is served": cores}
+
+
+def test_a_handler_waiting_for_its_own_job_is_not_counted(cores):
+    with runtime.serving():
+        assert runtime.serving_now() == 1
+        assert runtime.call(runtime.serving_now) == 0  # not even at the job's start
+        assert runtime.call(step_threads, long=True) == cores
+        assert runtime.serving_now() == 1
 
 
 def test_the_moment_after_a_request_is_kept_for_the_next(cores, monkeypatch):
     monkeypatch.setattr(runtime, "RECENT_S", 0.5)
     with runtime.serving():
         pass
-    assert runtime.call(torch.get_num_threads) == cores - 1  # another request is probably on its way
+    assert runtime.call(step_threads, long=True) == cores - 1  # another request is probably on its way
     time.sleep(0.6)
-    assert runtime.call(torch.get_num_threads) == cores
+    assert runtime.call(step_threads, long=True) == cores
+
+
+def test_a_wait_that_outlives_its_request_leaves_the_count_right():
+    """A handler draining a stream that waits inside (a remote answer) fails while the stream is
+    suspended; the stream is closed later, on another thread. Nobody stays counted, nor below zero."""
+    def stream():
+        with runtime.waiting():
+            yield 1
+            yield 2
+
+    with runtime.serving():
+        chunks = stream()
+        next(chunks)
+        assert runtime.serving_now() == 0
+    assert runtime.serving_now() == 0
+    closer = threading.Thread(target=chunks.close)
+    closer.start()
+    closer.join(10)
+    assert runtime.serving_now() == 0
+    with runtime.serving():
+        assert runtime.serving_now() == 1
+    assert runtime.serving_now() == 0
 
 
 def test_a_long_job_refits_its_threads_between_steps(cores):

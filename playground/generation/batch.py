@@ -12,9 +12,10 @@ the next `generate` runs the paused rows, each re-reading its prompt and its tok
 pass, together with the newcomers. Same greedy tokens and top-5 (tested). That pass costs every
 row time: 3 rows of 41 tokens take as long as 4.4 decoding steps on this 2-core CPU (2.8 for one
 row), so a batch that ends within `MIN_SEGMENT` steps anyway finishes first, and the newcomers
-start right after it. Other torch work waiting on the runtime thread (a sentence to embed, a
-Sampling step) does not pause the batch: it runs between two decoding steps
-(`runtime.between_steps`) and decoding goes on with its KV cache. Only another long job (a batch of
+start right after it. Other torch work waiting on the runtime thread (a sentence to embed, work on
+another model) does not pause the batch: it runs between two decoding steps
+(`runtime.between_steps`) and decoding goes on with its KV cache. Work on this model (a Sampling
+step, the Inside view) waits for the batch's end: the batch holds the model's lock. Only another long job (a batch of
 another model) makes the batch pause, as a newcomer does. The scheduling is "whoever waits when
 the model frees up, oldest first": no scheduler of our own beyond that.
 

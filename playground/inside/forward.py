@@ -127,7 +127,7 @@ def inspect_text(model_id: str, text: str, settings: Settings, *, chat: bool = T
     label_of = _labeller(view)
     special = set(loaded.tokenizer.all_special_ids)
     token = positions.pick_token([i for i in ids if any(c.isalpha() for c in label_of(i))], special)
-    with loaded.lock:  # no generation with this model while its attention is switched to eager
+    with loaded.turn():  # no generation with this model while its attention is switched to eager
         raw = runtime.call(_forward, loaded.model, ids, new_tokens, token if token is not None else ids[-1])
     all_ids = raw["ids"]
     top_ids = raw["top_ids"]

@@ -42,8 +42,9 @@ class Candidate:
 def _model(settings: Settings) -> LoadedModel:
     from playground.generation import catalogue, models
 
-    # Loading is torch work too: it runs on the torch thread (cached after the first call).
-    return runtime.call(models.load_model, catalogue.get(catalogue.DEFAULT_MODEL), settings)
+    # Called here, not on the torch thread: load_model runs its load there itself, and a torch job
+    # waiting on another visitor's load of the same model would wait for a job queued behind it.
+    return models.load_model(catalogue.get(catalogue.DEFAULT_MODEL), settings)
 
 
 def embedding_norms(settings: Settings) -> np.ndarray:
@@ -100,7 +101,7 @@ def repeat_test(candidate: Candidate, settings: Settings, max_new_tokens: int = 
         answer: str = tok.decode(out[0, inputs["input_ids"].shape[1]:].tolist(), skip_special_tokens=True)
         return answer
 
-    with loaded.lock:  # behind any generation running on this model (see generation/engine.py)
+    with loaded.turn():  # behind any generation running on this model (see generation/engine.py)
         answer = runtime.call(generate)
     wanted = candidate.text.strip()
     return Candidate(candidate.id, candidate.token, candidate.text, candidate.norm, candidate.z, answer.strip(),

@@ -67,7 +67,7 @@ def sample(tree: Tree[Branch], request: RunRequest, settings: Settings) -> Itera
     seed = config.seed if config.seed is not None else decoder.new_seed()
     branch = Branch(tree.new_id(), prepared.spec.id, prepared.spec.label, config, seed, list(prepared.ids),
                     prepared.max_new_tokens, notes=list(prepared.notes))
-    with loaded.lock:
+    with loaded.turn():
         run = decoder.start(loaded.model, config, branch.prompt_ids, seed)
     branch.notes += tree.add(branch)
     yield from _decode(tree, branch, run, loaded, prepared.max_new_tokens)
@@ -104,7 +104,7 @@ def continue_from(tree: Tree[Branch], branch_id: str, step: int, token: str, set
     loaded = models.load_model(spec, settings)
     forced = parse_token(token, loaded)
     prefix = parent.prompt_ids + parent.tokens[:step]
-    with loaded.lock:
+    with loaded.turn():
         run = decoder.start(loaded.model, parent.config, prefix, parent.seed, _cache_for(tree.key(parent.id)))
     branch = Branch(tree.new_id(), parent.model_id, parent.model_label, parent.config, parent.seed,
                     list(parent.prompt_ids), parent.max_new, parent=parent.id, split=step,
@@ -118,7 +118,7 @@ def _decode(tree: Tree[Branch], branch: Branch, run: decoder.Decoder, loaded: mo
     stop_ids = eos_ids(loaded)
     try:
         for i in range(max(1, n)):
-            with loaded.lock:
+            with loaded.turn():
                 view = run.step(forced if i == 0 else None, last=i >= n - 1, stop_ids=stop_ids)
             branch.steps.append(view)
             branch.text = loaded.tokenizer.decode(branch.tokens, skip_special_tokens=True)

@@ -72,7 +72,7 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
                                              max_new_tokens=max_new), settings)
         loaded = models.load_model(prepared.spec, settings)
         seed = slot.seed if slot.seed is not None else decoder.new_seed()
-        with loaded.lock:
+        with loaded.turn():
             run = decoder.start(loaded.model, slot.config(), prepared.ids, seed)
         label = f"{prepared.spec.label} · {slot.config().label()} · seed {seed}"
         if slot.system.strip():
@@ -83,7 +83,7 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
         for loaded, run, stop_ids, limit, result in runs:
             if result.done:
                 continue
-            with loaded.lock:
+            with loaded.turn():
                 view = run.step(last=result.tokens >= limit - 1, stop_ids=stop_ids)
             result.tokens += 1
             ids = [v.token for v in run.views]

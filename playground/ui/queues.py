@@ -19,10 +19,11 @@ from playground.settings import Settings
 
 REMOTE_AT_ONCE = 8  # calls to remote servers at once: they wait on the network, not on this machine
 
-# How often Gradio's queue looks for new events while it has none to start. Its default on Linux is
-# every millisecond, and each look takes the GIL, which the torch thread needs between two operators:
-# a launched app generated at 0.87-0.90x plain `model.generate`; at 10 ms, 0.96-0.99x
-# (`bench/generation_speed.py`, A/B in alternation). An event now starts up to 10 ms later.
+# How often Gradio's queue looks again for an event to start, when it has none or no free slot. Its
+# default on Linux is every millisecond, and each look takes the GIL, which the torch thread needs
+# between two operators: a launched app generated at 0.87-0.90x plain `model.generate`; at 10 ms,
+# 0.96-0.99x (`bench/generation_speed.py`, A/B in alternation). An event, or one waiting for a slot
+# to free up, now starts up to 10 ms later.
 POLL_S = 0.01
 
 

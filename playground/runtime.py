@@ -21,13 +21,11 @@ a request thread) brings the slowdown back: route it here.
 
 One thread, but nobody waits for a whole generation (issue 11.5). A generation batch is a *long*
 job (`submit(..., long=True)`): between two decoding steps it calls `between_steps()`, which runs the
-short jobs queued behind it (a query to embed, work on another model) right there, then decoding goes
+short jobs queued behind it (a query to embed, a Sampling step, the Inside view) right there, then decoding goes
 on with its KV cache as it was. Before this, the batch ended its `generate` for them and started
 again, re-reading every row's prompt, and a query waited up to eight decoding steps. A short job
 run aside sees the thread as any job does (gradients on, outside inference mode). Long jobs never
-run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`). Work on
-the batch's own model (a Sampling step, the Inside view) waits for the batch: it holds the model's
-lock (`generation.models.LoadedModel.turn`).
+run aside (they would nest); a batch makes room for one by pausing (`long_jobs_waiting`).
 
 Cores are shared with the requests being served (issue 11.5). A team of as many OpenMP threads as
 cores is fastest on an idle machine, but when a request's thread (a tokenizer call, a handler

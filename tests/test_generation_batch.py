@@ -286,3 +286,45 @@ def torch_threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def test_work_on_the_same_model_runs_between_the_batchs_steps_and_changes_nothing(settings, smol):
+    """A Sampling run, the Inside view (its attention switched to eager for one pass, with a short
+    greedy continuation) and the glitch probe's generate, all on the model a batch is decoding with:
+    each runs between two decoding steps, long before the batch ends, and every answer, the batch's
+    included, is the same as alone."""
+    from playground.inside import forward
+    from playground.lab import glitch
+    from playground.sampling import runs
+    from playground.sampling.pipeline import SamplingConfig
+    from playground.sampling.tree import Tree
+
+    request = GenerationRequest(prompt="Once upon a time", max_new_tokens=160)
+    sampling = runs.RunRequest(catalogue.DEFAULT_MODEL, prompt="The sea was", max_new_tokens=4,
+                               config=SamplingConfig(temperature=0.9, top_k=40, seed=5))
+    candidate = glitch.candidates(settings, 1)[0]
+
+    def others() -> dict[str, object]:
+        return {"sampling": [b.tokens for b in runs.sample(Tree(limit=2), sampling, settings)][-1],
+                "inside": forward.inspect_text(catalogue.DEFAULT_MODEL, "The cat sat on the mat.", settings,
+                                               chat=False, new_tokens=2).lens.top_ids.tolist(),
+                "glitch": glitch.repeat_test(candidate, settings, max_new_tokens=4).answer}
+
+    alone = {"batch": [s.id for s in last(request, settings).steps], **others()}
+    done: dict[str, object] = {}
+
+    def generate() -> None:
+        done["batch"] = [s.id for s in last(request, settings).steps]
+        done["batch ended"] = time.monotonic()
+
+    thread = threading.Thread(target=generate)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    done.update(others())
+    done["others ended"] = time.monotonic()
+    thread.join(timeout=300)
+    assert done["others ended"] < done["batch ended"], "they waited for the batch"
+    assert {k: done[k] for k in alone} == alone

@@ -14,8 +14,9 @@ row time: 3 rows of 41 tokens take as long as 4.4 decoding steps on this 2-core 
 row), so a batch that ends within `MIN_SEGMENT` steps anyway finishes first, and the newcomers
 start right after it. Other torch work waiting on the runtime thread (a sentence to embed, work on
 another model) does not pause the batch: it runs between two decoding steps
-(`runtime.between_steps`) and decoding goes on with its KV cache. Work on this model (a Sampling
-step, the Inside view) waits for the batch's end: the batch holds the model's lock. Only another long job (a batch of
+(`runtime.between_steps`) and decoding goes on with its KV cache. That includes work on this very
+model (a Sampling step, the Inside view): each such job keeps its own state, so the batch's
+tokens are the same as alone (tested). Only another long job (a batch of
 another model) makes the batch pause, as a newcomer does. The scheduling is "whoever waits when
 the model frees up, oldest first": no scheduler of our own beyond that.
 

@@ -3,9 +3,10 @@
 Loads go through `SharedCache`s (two visitors asking for the same model at the same moment
 load it once; a failed load is not cached), in an LRU bounded by `Settings.model_cache_size`
 (tokenizers, views and context lengths: `SMALL_CACHE`, least recently used first). Each loaded model
-carries its own lock: a generation batch holds it from start to end, and other work on the model
-(Sampling, Inside, the glitch probe) takes its `turn`, so nothing interleaves in its state.
-Tokenizers are cached apart: rendering a prompt must not need the weights.
+carries its own lock, held by its generation batches from start to end: one batch per model at a
+time. Other work on the model (Sampling, Inside, the glitch probe) takes no lock: it is one job
+on the torch thread, run between two decoding steps, and keeps its state (KV cache, random
+generator, an attention switch) to itself. Tokenizers are cached apart: rendering a prompt must not need the weights.
 
 Safety: safetensors only, never `trust_remote_code`, and a user-typed id is checked against
 `Settings.model_size_budget_gb` (from the Hub's safetensors metadata) before any download.
@@ -17,8 +18,6 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,13 +56,6 @@ class LoadedModel:
     memory_mb: float
     load_s: float
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Hold this model's lock: after any generation batch running on it. The wait needs no core,
-        so a request waiting here is not counted as being served (`runtime.waiting`)."""
-        with runtime.waiting(), self.lock:
-            yield
 
 
 @dataclass(frozen=True)

@@ -124,8 +124,7 @@ def measured(spec: catalogue.ModelSpec, settings: Settings) -> Timing:
         arch = architecture.of_loaded(loaded.model)
         size = dtype_size(loaded.model.dtype)
         contexts = [n for n in MEASURE_CONTEXTS if n < arch.context and arch.kv_bytes(n, size) <= MEASURE_KV_LIMIT]
-        with loaded.turn():
-            seconds = runtime.call(_time_steps, loaded.model, arch, contexts)
+        seconds = runtime.call(_time_steps, loaded.model, arch, contexts)
         return Timing(spec.id, loaded.device, loaded.dtype, contexts, seconds)
 
     return _timings.get_or_load((spec.id, loaded.device, loaded.dtype), measure)

@@ -6,8 +6,9 @@ implementation is switched to `eager` (`model.set_attn_implementation("eager")`)
 back in a `finally`. Eager attention computes softmax(QKᵀ/√d + mask) explicitly: the weights are
 exact, not an approximation. The switch is safe although the Generate tab shares the model
 object: the switch, the pass and the restore run inside ONE `runtime.call` (the one thread all
-torch work runs on, so no other forward pass can interleave) while holding the model's own lock
-(which a generation holds from start to end). Switching is a config attribute, so it costs
+torch work runs on, so no other forward pass can interleave). Run between two decoding steps of
+a generation batch on the same model, it is over before the batch's next step, which runs with
+the model's own attention again (tested). Switching is a config attribute, so it costs
 nothing; a second eager copy of the weights would double the memory (see bench/inside_speed.py).
 
 The logit lens: every layer's hidden state, passed through the model's final norm and its
@@ -127,8 +128,7 @@ def inspect_text(model_id: str, text: str, settings: Settings, *, chat: bool = T
     label_of = _labeller(view)
     special = set(loaded.tokenizer.all_special_ids)
     token = positions.pick_token([i for i in ids if any(c.isalpha() for c in label_of(i))], special)
-    with loaded.turn():  # no generation with this model while its attention is switched to eager
-        raw = runtime.call(_forward, loaded.model, ids, new_tokens, token if token is not None else ids[-1])
+    raw = runtime.call(_forward, loaded.model, ids, new_tokens, token if token is not None else ids[-1])
     all_ids = raw["ids"]
     top_ids = raw["top_ids"]
     layer_lens = Lens(top_ids=top_ids, top_labels=[[label_of(int(t)) for t in row] for row in top_ids],

@@ -101,8 +101,7 @@ def repeat_test(candidate: Candidate, settings: Settings, max_new_tokens: int = 
         answer: str = tok.decode(out[0, inputs["input_ids"].shape[1]:].tolist(), skip_special_tokens=True)
         return answer
 
-    with loaded.turn():  # behind any generation running on this model (see generation/engine.py)
-        answer = runtime.call(generate)
+    answer = runtime.call(generate)
     wanted = candidate.text.strip()
     return Candidate(candidate.id, candidate.token, candidate.text, candidate.norm, candidate.z, answer.strip(),
                      bool(wanted) and wanted in answer)

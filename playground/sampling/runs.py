@@ -2,8 +2,8 @@
 
 Prompts are validated and rendered by the Generate tab's own `engine.prepare` (chat template or
 raw text, the same caps and notes). Decoding is `playground.sampling.decoder`, one token per
-torch-thread job; each step also holds the model's lock, so a Generate-tab generation with the
-same model finishes before the next step runs. A finished branch's KV cache is kept in a small
+torch-thread job with its own KV cache and random generator, so a step runs between two decoding
+steps of a Generate-tab batch on the same model without touching its state. A finished branch's KV cache is kept in a small
 process-wide LRU (keyed by the session's random id and the branch id) so continuing from it
 crops that cache instead of reading the prefix again; when it has been evicted, the prefix is
 read in one pass and the result is the same.
@@ -67,8 +67,7 @@ def sample(tree: Tree[Branch], request: RunRequest, settings: Settings) -> Itera
     seed = config.seed if config.seed is not None else decoder.new_seed()
     branch = Branch(tree.new_id(), prepared.spec.id, prepared.spec.label, config, seed, list(prepared.ids),
                     prepared.max_new_tokens, notes=list(prepared.notes))
-    with loaded.turn():
-        run = decoder.start(loaded.model, config, branch.prompt_ids, seed)
+    run = decoder.start(loaded.model, config, branch.prompt_ids, seed)
     branch.notes += tree.add(branch)
     yield from _decode(tree, branch, run, loaded, prepared.max_new_tokens)
 
@@ -104,8 +103,7 @@ def continue_from(tree: Tree[Branch], branch_id: str, step: int, token: str, set
     loaded = models.load_model(spec, settings)
     forced = parse_token(token, loaded)
     prefix = parent.prompt_ids + parent.tokens[:step]
-    with loaded.turn():
-        run = decoder.start(loaded.model, parent.config, prefix, parent.seed, _cache_for(tree.key(parent.id)))
+    run = decoder.start(loaded.model, parent.config, prefix, parent.seed, _cache_for(tree.key(parent.id)))
     branch = Branch(tree.new_id(), parent.model_id, parent.model_label, parent.config, parent.seed,
                     list(parent.prompt_ids), parent.max_new, parent=parent.id, split=step,
                     steps=list(parent.steps[:step]), reused_tokens=run.reused)
@@ -118,8 +116,7 @@ def _decode(tree: Tree[Branch], branch: Branch, run: decoder.Decoder, loaded: mo
     stop_ids = eos_ids(loaded)
     try:
         for i in range(max(1, n)):
-            with loaded.turn():
-                view = run.step(forced if i == 0 else None, last=i >= n - 1, stop_ids=stop_ids)
+            view = run.step(forced if i == 0 else None, last=i >= n - 1, stop_ids=stop_ids)
             branch.steps.append(view)
             branch.text = loaded.tokenizer.decode(branch.tokens, skip_special_tokens=True)
             if view.token in stop_ids:

@@ -72,8 +72,7 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
                                              max_new_tokens=max_new), settings)
         loaded = models.load_model(prepared.spec, settings)
         seed = slot.seed if slot.seed is not None else decoder.new_seed()
-        with loaded.turn():
-            run = decoder.start(loaded.model, slot.config(), prepared.ids, seed)
+        run = decoder.start(loaded.model, slot.config(), prepared.ids, seed)
         label = f"{prepared.spec.label} · {slot.config().label()} · seed {seed}"
         if slot.system.strip():
             label += f" · system: {slot.system.strip()[:40]}"
@@ -83,8 +82,7 @@ def run_slots(slots: list[Slot], user: str, max_new: int, settings: Settings) ->
         for loaded, run, stop_ids, limit, result in runs:
             if result.done:
                 continue
-            with loaded.turn():
-                view = run.step(last=result.tokens >= limit - 1, stop_ids=stop_ids)
+            view = run.step(last=result.tokens >= limit - 1, stop_ids=stop_ids)
             result.tokens += 1
             ids = [v.token for v in run.views]
             result.text = loaded.tokenizer.decode(ids, skip_special_tokens=True)

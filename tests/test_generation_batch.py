@@ -310,21 +310,28 @@ def test_work_on_the_same_model_runs_between_the_batchs_steps_and_changes_nothin
                                                chat=False, new_tokens=2).lens.top_ids.tolist(),
                 "glitch": glitch.repeat_test(candidate, settings, max_new_tokens=4).answer}
 
-    alone = {"batch": [s.id for s in last(request, settings).steps], **others()}
+    attention = smol.model.config._attn_implementation  # the model's own (sdpa), never eager
+    alone = {"batch": last(request, settings).steps, **others()}  # ids, probabilities and top-5
     done: dict[str, object] = {}
+    produced = [0]  # the batch's tokens so far, as its stream reports them
 
     def generate() -> None:
-        done["batch"] = [s.id for s in last(request, settings).steps]
+        for update in generate_stream(request, settings):
+            produced[0] = len(update.steps)
+            done["batch"] = update.steps
         done["batch ended"] = time.monotonic()
 
     thread = threading.Thread(target=generate)
     thread.start()
     deadline = time.monotonic() + 120
-    while not smol.lock.locked() and time.monotonic() < deadline:
+    while produced[0] < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.3)
+    done["tokens before"] = produced[0]
     done.update(others())
+    done["tokens after"] = produced[0]
     done["others ended"] = time.monotonic()
     thread.join(timeout=300)
+    assert done["tokens before"] >= 2 and done["tokens after"] < 160, "they did not run while the batch decoded"
     assert done["others ended"] < done["batch ended"], "they waited for the batch"
+    assert smol.model.config._attn_implementation == attention != "eager"  # the Inside pass switched it back
     assert {k: done[k] for k in alone} == alone

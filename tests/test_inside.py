@@ -165,6 +165,16 @@ def test_the_pass_on_a_gpt2_reads_ln_f_and_restores_attention(tiny_gpt2):
     assert np.array_equal(raw["chosen"], logits.argmax(-1).numpy())
 
 
+def test_a_pass_that_fails_leaves_the_attention_as_it_was(tiny_gpt2):
+    """The pass runs between a generation batch's steps: whatever fails, the batch's next step must
+    find the model's own attention again."""
+    before = [(c, c._attn_implementation) for c in forward._attention_configs(tiny_gpt2)]
+    assert before and all(implementation != "eager" for _, implementation in before)
+    with pytest.raises(IndexError):
+        runtime.call(forward._forward, tiny_gpt2, [1, 2, 10**6], 0, 1)  # an id past the vocabulary
+    assert [(c, c._attn_implementation) for c, _ in before] == before
+
+
 def test_empty_text_is_refused_clearly(settings):
     with pytest.raises(InvalidInput, match="empty"):
         forward.inspect_text(SMOL, "   ", settings)

@@ -155,6 +155,20 @@ def _labeller(view: Any) -> Callable[[int], str]:
     return label
 
 
+def _attention_configs(model: Any) -> list[Any]:
+    """Every config that chooses an attention implementation: the model's, those nested in it and
+    those its submodules hold (`set_attn_implementation` writes to all of them)."""
+    found: dict[int, Any] = {}
+    todo = [model.config, *(module.config for module in model.modules() if hasattr(module, "config"))]
+    while todo:
+        config = todo.pop()
+        if config is None or id(config) in found or not hasattr(config, "_attn_implementation_internal"):
+            continue
+        found[id(config)] = config
+        todo.extend(getattr(config, key, None) for key in getattr(config, "sub_configs", {}))
+    return list(found.values())
+
+
 def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -> dict[str, Any]:
     """Runs on the torch thread: optional greedy continuation, then the eager pass and the lens."""
     import torch
@@ -166,12 +180,13 @@ def _forward(model: Any, ids: list[int], new_tokens: int, position_token: int) -
             x = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=new_tokens, do_sample=False,
                                temperature=None, top_p=None, top_k=None)
         started = time.perf_counter()
-        previous = model.config._attn_implementation
-        model.set_attn_implementation("eager")
+        saved = [(config, config._attn_implementation_internal) for config in _attention_configs(model)]
         try:
+            model.set_attn_implementation("eager")
             out = model(x, output_attentions=True, output_hidden_states=True, use_cache=False)
-        finally:
-            model.set_attn_implementation(previous)
+        finally:  # each config as it was (a composite model's parts may differ), whatever failed
+            for config, implementation in saved:
+                config._attn_implementation_internal = implementation
         attentions = runtime.to_numpy(torch.cat(out.attentions, dim=0))  # (layers, heads, n, n)
         found = lens.lens(model, out.hidden_states, out.logits[0])
         forward_s = time.perf_counter() - started

@@ -78,6 +78,7 @@ _serving = 0  # requests being served right now (`serving`) and not waiting, eac
 _served_at = -1e9  # when a request was last served (time.monotonic())
 RECENT_S = 0.5  # a request served this recently predicts the next one
 _local = threading.local()  # `.visit`: the request this thread is serving
+_cores = 0  # torch's own thread count, read once on the torch thread
 
 
 @dataclass(eq=False)
@@ -87,7 +88,6 @@ class _Visit:
 
     counted: bool = True  # in `_serving` now
     ended: bool = False
-_cores = 0  # torch's own thread count, read once on the torch thread
 
 
 def device_and_dtype() -> tuple[str, torch.dtype]:
@@ -200,15 +200,17 @@ def waiting() -> Iterator[None]:
     wait ends, unless it ended first (a stream closed later, on any thread, changes nothing)."""
     global _serving
     visit: _Visit | None = getattr(_local, "visit", None)
+    if visit is None:  # this thread serves no request
+        yield
+        return
     with _ready:
-        paused = visit is not None and visit.counted
-        if visit is not None and paused:
-            visit.counted = False
+        paused, visit.counted = visit.counted, False  # a nested wait finds it paused already
+        if paused:
             _serving -= 1
     try:
         yield
     finally:
-        if visit is not None and paused:
+        if paused:
             with _ready:
                 if not visit.ended:
                     visit.counted = True

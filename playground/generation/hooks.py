@@ -105,9 +105,9 @@ def make_hooks(loaded: models.LoadedModel, rows: Sequence[Row], eos: set[int],
 
     `make_room()` true (someone is waiting to join) ends the whole batch after `MIN_SEGMENT` steps,
     unless it has at most that many left, without ending its rows: they continue, with the newcomer,
-    in the next batch. After each step the
-    runtime fits its threads to the free cores and, if `short_jobs`, runs the short torch jobs waiting
-    behind the batch (`runtime.between_steps`)."""
+    in the next batch. If `short_jobs` (false for a seeded run), after each step the runtime runs the
+    short torch jobs waiting behind the batch and fits its threads to the free cores
+    (`runtime.between_steps`)."""
     import torch
     transformers = lazy.transformers()
     LogitsProcessor: Any = transformers.LogitsProcessor  # noqa: N806 - the library's names

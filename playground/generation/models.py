@@ -6,7 +6,8 @@ load it once; a failed load is not cached), in an LRU bounded by `Settings.model
 carries its own lock, held by its generation batches from start to end: one batch per model at a
 time. Other work on the model (Sampling, Inside, the glitch probe) takes no lock: it is one job
 on the torch thread, run between two decoding steps, and keeps its state (KV cache, random
-generator, an attention switch) to itself. Tokenizers are cached apart: rendering a prompt must not need the weights.
+generator, an attention switch) to itself. Tokenizers are cached apart: rendering a prompt must
+not need the weights.
 
 Safety: safetensors only, never `trust_remote_code`, and a user-typed id is checked against
 `Settings.model_size_budget_gb` (from the Hub's safetensors metadata) before any download.

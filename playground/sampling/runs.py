@@ -3,10 +3,10 @@
 Prompts are validated and rendered by the Generate tab's own `engine.prepare` (chat template or
 raw text, the same caps and notes). Decoding is `playground.sampling.decoder`, one token per
 torch-thread job with its own KV cache and random generator, so a step runs between two decoding
-steps of a Generate-tab batch on the same model without touching its state. A finished branch's KV cache is kept in a small
-process-wide LRU (keyed by the session's random id and the branch id) so continuing from it
-crops that cache instead of reading the prefix again; when it has been evicted, the prefix is
-read in one pass and the result is the same.
+steps of a Generate-tab batch on the same model without touching its state. A finished branch's
+KV cache is kept in a small process-wide LRU (keyed by the session's random id and the branch id)
+so continuing from it crops that cache instead of reading the prefix again; when it has been
+evicted, the prefix is read in one pass and the result is the same.
 """
 
 from __future__ import annotations

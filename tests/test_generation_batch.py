@@ -42,6 +42,22 @@ def last(request: GenerationRequest, settings, stop: threading.Event | None = No
     return final
 
 
+def stream_into(out: dict[str, object], name: str, request: GenerationRequest, settings) -> None:
+    """Generate, keeping the latest update as out[name] and when the first token came as out[name + "_first_token"]."""
+    for update in generate_stream(request, settings):
+        if update.steps and name + "_first_token" not in out:
+            out[name + "_first_token"] = time.monotonic()
+        out[name] = update
+
+
+def wait_for_a_batch(smol) -> None:
+    """Until a batch holds the model (at most 2 minutes), then half a second more: it is decoding."""
+    deadline = time.monotonic() + 120
+    while not smol.lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+
+
 @contextmanager
 def queued_together(smol) -> Iterator[None]:
     """Requests started inside the block are all waiting when their batch starts."""
@@ -172,19 +188,10 @@ def test_a_request_arriving_mid_batch_joins_it_and_everyone_stays_exact(settings
     def run_first() -> None:
         out["first"] = last(first, settings)
 
-    def run_late() -> None:
-        for update in generate_stream(late, settings):
-            if update.steps and "late_first_token" not in out:
-                out["late_first_token"] = time.monotonic()
-            out["late"] = update
-
     thread = threading.Thread(target=run_first)
     thread.start()
-    deadline = time.monotonic() + 120
-    while not smol.lock.locked() and time.monotonic() < deadline:  # the first batch is running
-        time.sleep(0.01)
-    time.sleep(0.5)
-    late_thread = threading.Thread(target=run_late)
+    wait_for_a_batch(smol)
+    late_thread = threading.Thread(target=stream_into, args=(out, "late", late, settings))
     late_thread.start()
     thread.join(timeout=300)
     finished_first = time.monotonic()
@@ -222,10 +229,7 @@ def test_other_torch_work_runs_between_decoding_steps_without_pausing_the_batch(
 
     thread = threading.Thread(target=generate)
     thread.start()
-    deadline = time.monotonic() + 120
-    while not smol.lock.locked() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.5)
+    wait_for_a_batch(smol)
     ran_on = runtime.call(lambda: threading.current_thread().name)
     done["other"] = time.monotonic()
     thread.join(timeout=300)
@@ -246,13 +250,7 @@ def test_a_batch_about_to_end_finishes_before_a_newcomer_starts(settings, smol):
     out: dict[str, object] = {}
     late_started = threading.Event()
 
-    def run_late() -> None:
-        for update in generate_stream(late, settings):
-            if update.steps and "late_first_token" not in out:
-                out["late_first_token"] = time.monotonic()
-            out["late"] = update
-
-    late_thread = threading.Thread(target=run_late)
+    late_thread = threading.Thread(target=stream_into, args=(out, "late", late, settings))
     for update in generate_stream(first, settings):
         if len(update.steps) == 1 and not late_started.is_set():  # the first batch is decoding
             late_started.set()
